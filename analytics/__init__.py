@@ -1,0 +1,1 @@
+"""NCE Migration Radar analytics: ingestion, storage and metrics (no Streamlit in here)."""

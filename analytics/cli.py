@@ -1,0 +1,108 @@
+"""Command line: `python -m analytics summary FILE... [--country CC]... [--mapping FILE] [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from analytics.dataset import load_files, summary
+from analytics.errors import InputError
+from analytics.ingest import Overrides
+from analytics.metrics import Filters
+from analytics.programme import load_programme
+
+log = logging.getLogger("analytics")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description="NCE Migration Radar figures.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    s = verbs.add_parser("summary", help="print the headline figures of PRODUCT.md section 4")
+    s.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or Parquet export(s)")
+    s.add_argument("--country", action="append", default=[], metavar="CC", help="ISO code; repeat for several")
+    s.add_argument("--mapping", type=Path, help="TOML file that overrides the column mapping")
+    s.add_argument("--programme", type=Path, help="programme TOML (default: config/programme.toml)")
+    s.add_argument("--json", action="store_true", help="print the documented JSON document")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.verb == "summary":
+            return _summary(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line for the user, the traceback only in the debug log
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr
+        )
+        return 1
+    return 2
+
+
+def _summary(args: argparse.Namespace) -> int:
+    programme = load_programme(args.programme)
+    for path in args.files:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+    dataset = load_files(args.files, Overrides.load(args.mapping), programme)
+    countries = tuple(dict.fromkeys(c.strip().upper() for c in args.country))
+    doc = summary(dataset, Filters(countries=countries))
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    for warning in dataset.result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(render_table(doc, programme.describe(), countries))
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def render_table(doc: dict, programme: str, countries: tuple[str, ...]) -> str:
+    """The summary as a plain-text table: one column for the total, one per country."""
+    columns = [("Total", doc["totals"])] + list(doc["by_country"].items())
+    rows = [
+        ("Subscriptions in scope", lambda b: f"{b['subscriptions_in_scope']:,}"),
+        ("Seats in scope", lambda b: f"{b['seats_in_scope']:,}"),
+        ("Exempt subscriptions", lambda b: f"{b['subscriptions_exempt']:,}"),
+        (
+            "Before cutoff (subs / seats)",
+            lambda b: f"{b['before_cutoff']['subscriptions']:,} / {b['before_cutoff']['seats']:,}",
+        ),
+        (
+            "After cutoff (subs / seats)",
+            lambda b: f"{b['after_cutoff']['subscriptions']:,} / {b['after_cutoff']['seats']:,}",
+        ),
+        ("Lapse risk (subs / seats)", lambda b: f"{b['lapse_risk']['subscriptions']:,} / {b['lapse_risk']['seats']:,}"),
+        ("Exposed partners", lambda b: f"{b['partners_exposed']:,}"),
+        ("Opted out", lambda b: f"{b['partners_opted_out']:,} ({_pct(b['opt_out_rate'])})"),
+        ("Opt-out seat rate", lambda b: _pct(b["opt_out_seat_rate"])),
+        ("Late opt-outs", lambda b: f"{b['late_opt_outs']:,}"),
+        (
+            "Fully ready",
+            lambda b: f"{b['partners_fully_ready']:,} of {b['partners_assessed']:,} ({_pct(b['readiness_rate'])})",
+        ),
+        (
+            "Projected NCE (subs / seats)",
+            lambda b: f"{b['projected']['subscriptions']:,} / {b['projected']['seats']:,}",
+        ),
+        ("  of which at risk (subs)", lambda b: f"{b['projected']['at_risk_subscriptions']:,}"),
+    ]
+    table = [["", *[name for name, _ in columns]]]
+    table += [[label, *[fmt(b) for _, b in columns]] for label, fmt in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = [programme, f"Countries: {', '.join(countries) or 'all'}", ""]
+    for r in table:
+        lines.append("  ".join(r[0].ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    ingest = doc["ingest"]
+    lines += ["", f"Accepted: {ingest['accepted']}; rejected rows: {ingest['rejected']}"]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""A loaded dataset: an in-memory DuckDB database with the ingested tables and their derived facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.facts import build_facts
+from analytics.ingest import IngestResult, Overrides, ingest
+from analytics.metrics import Filters, block, headline, projection
+from analytics.programme import Programme, load_programme
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers)."""
+    return duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+
+
+@dataclass
+class Dataset:
+    con: duckdb.DuckDBPyConnection
+    programme: Programme
+    result: IngestResult
+    version: str
+    label: str
+    loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one use: a DuckDB connection must not be shared across threads."""
+        return self.con.cursor()
+
+
+def load_files(
+    files: list[Path | str] | list[tuple[Path, str]],
+    overrides: Overrides | None = None,
+    programme: Programme | None = None,
+    label: str | None = None,
+) -> Dataset:
+    """Ingest files ((path, display name) pairs or plain paths) and derive the facts for a programme."""
+    pairs = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
+    programme = programme or load_programme()
+    con = connect()
+    result = ingest(con, pairs, overrides)
+    build_facts(con, programme)
+    digest = hashlib.blake2b(digest_size=8)
+    for path, name in pairs:
+        digest.update(name.encode())
+        digest.update(str(path.stat().st_size).encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    return Dataset(
+        con=con,
+        programme=programme,
+        result=result,
+        version=digest.hexdigest(),
+        label=label or ", ".join(name for _, name in pairs),
+    )
+
+
+def summary(dataset: Dataset, filters: Filters) -> dict:
+    """The `summary --json` document: totals, by country, projection per month, ingest counts."""
+    cur = dataset.cursor()
+    rows = headline(cur, filters).to_dict("records")
+    for row in rows:
+        row["country"] = None if pd.isna(row["country"]) else row["country"]
+    total = rows[0] if rows and rows[0]["country"] is None else None
+    if total is None:  # nothing matches the filter: an all-zero block
+        total = {k: 0 for k in headline(cur, Filters()).columns}
+    proj = projection(cur, filters)
+    return {
+        "totals": block(total),
+        "by_country": {r["country"]: block(r) for r in rows if r["country"] is not None},
+        "projection": [
+            {
+                "country": r["country"],
+                "month": r["month"],
+                "subscriptions": int(r["subscriptions"]),
+                "seats": int(r["seats"]),
+                "ready_subscriptions": int(r["ready_subscriptions"]),
+                "at_risk_subscriptions": int(r["at_risk_subscriptions"]),
+            }
+            for r in proj.to_dict("records")
+        ],
+        "ingest": {"accepted": dict(dataset.result.accepted), "rejected": dataset.result.rejected},
+    }

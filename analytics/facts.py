@@ -1,0 +1,112 @@
+"""Per-partner and per-subscription facts derived once per dataset and programme (scope, side, migration month)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics.programme import Programme
+
+# A placeholder end date at or beyond this marks a subscription without a commitment term (Partner Center: 9999).
+NO_TERM_END_FROM = "9000-01-01"
+
+PARTNER_FACTS_SQL = """
+CREATE OR REPLACE TABLE partner_facts AS
+WITH ids AS (
+    SELECT partner_id FROM partners UNION SELECT partner_id FROM subscriptions
+),
+sub_names AS (
+    SELECT partner_id, min(partner_name) AS partner_name FROM subscriptions GROUP BY partner_id
+),
+-- Step 4 derived: every customer of the partner with an in-scope subscription accepted the MCA
+-- (a customer without a row in the customers data has not).
+mca AS (
+    SELECT s.partner_id, bool_and(coalesce(c.mca_accepted, false)) AS mca_derived
+    FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
+    WHERE s.status = 'active' AND s.program = 'legacy' AND s.term_end_date < DATE '9000-01-01'
+      AND NOT list_contains($exempt, s.segment)
+    GROUP BY s.partner_id
+),
+base AS (
+    SELECT i.partner_id,
+           coalesce(p.partner_name, n.partner_name, i.partner_id) AS partner_name,
+           p.country AS partner_country,
+           p.partner_id IS NOT NULL AS has_partner_row,
+           -- An opt-out date without an explicit opted_out value counts as an opt-out.
+           coalesce(p.opted_out, p.opt_out_date IS NOT NULL) AS opted_out,
+           p.opt_out_date,
+           coalesce(p.mpa_signed, false) AS mpa_signed,
+           coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
+           coalesce(p.mpn_id_updated, false) AS mpn_id_updated,
+           coalesce(p.mca_all_customers, m.mca_derived, false) AS mca_all_customers,
+           p.mca_all_customers IS NULL AND m.mca_derived IS NOT NULL AS mca_derived
+    FROM ids i
+    LEFT JOIN partners p ON p.partner_id = i.partner_id
+    LEFT JOIN sub_names n ON n.partner_id = i.partner_id
+    LEFT JOIN mca m ON m.partner_id = i.partner_id
+)
+SELECT *,
+       opted_out AND opt_out_date > $opt_out_deadline AS late_opt_out,
+       mpa_signed::INT + indirect_provider_confirmed::INT + mpn_id_updated::INT + mca_all_customers::INT
+           AS steps_done,
+       mpa_signed AND indirect_provider_confirmed AND mpn_id_updated AND mca_all_customers AS fully_ready
+FROM base
+"""
+
+SUB_FACTS_SQL = """
+CREATE OR REPLACE TABLE sub_facts AS
+WITH scoped AS (
+    SELECT s.*,
+           CASE WHEN s.status <> 'active' THEN 'inactive'
+                WHEN s.program = 'nce' THEN 'nce'
+                WHEN s.term_end_date >= DATE '9000-01-01' THEN 'no_term_end'
+                WHEN list_contains($exempt, s.segment) THEN 'exempt'
+                ELSE 'in_scope' END AS scope,
+           CASE WHEN s.billing_term = 'monthly' THEN 1 ELSE 12 END AS term_months
+    FROM subscriptions s
+),
+sided AS (
+    SELECT *,
+           CASE WHEN scope = 'in_scope' THEN CASE WHEN term_end_date < $cutoff THEN 'before' ELSE 'after' END
+           END AS side,
+           -- Renewed on legacy terms term after term, counted from the original end date (month ends
+           -- clamped by DuckDB's month arithmetic), until the first end date on or after the cutoff.
+           date_diff('month', term_end_date, $cutoff) // term_months AS q
+    FROM scoped
+),
+rolled AS (
+    SELECT *,
+           CASE WHEN side = 'after' THEN term_end_date
+                WHEN side = 'before' AND auto_renew THEN CAST(least(
+                    CASE WHEN q - 1 >= 1 AND term_end_date + to_months(CAST((q - 1) * term_months AS INT)) >= $cutoff
+                         THEN term_end_date + to_months(CAST((q - 1) * term_months AS INT)) END,
+                    CASE WHEN q >= 1 AND term_end_date + to_months(CAST(q * term_months AS INT)) >= $cutoff
+                         THEN term_end_date + to_months(CAST(q * term_months AS INT)) END,
+                    CASE WHEN term_end_date + to_months(CAST(greatest(q + 1, 1) * term_months AS INT)) >= $cutoff
+                         THEN term_end_date + to_months(CAST(greatest(q + 1, 1) * term_months AS INT)) END,
+                    term_end_date + to_months(CAST(greatest(q + 2, 1) * term_months AS INT))
+                ) AS DATE) END AS migration_date
+    FROM sided
+)
+SELECT r.subscription_id, r.partner_id, p.partner_name, r.customer_id, r.customer_name, r.country, r.segment,
+       r.offer_name, r.seats, r.term_end_date, r.auto_renew, r.billing_term, r.monthly_value, r.currency,
+       r.program, r.status, r.scope, r.side,
+       coalesce(r.side = 'before' AND r.auto_renew = false, false) AS lapse_risk,
+       r.migration_date,
+       -- The distributor migrates at term end unless the partner opted out; that holds for a renewed
+       -- subscription too once its renewed term ends on or after the cutoff.
+       r.migration_date IS NOT NULL AND NOT p.opted_out AS projected,
+       p.opted_out, p.late_opt_out, p.fully_ready, p.steps_done,
+       p.mpa_signed, p.indirect_provider_confirmed, p.mpn_id_updated, p.mca_all_customers
+FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
+"""
+
+
+def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
+    """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme."""
+    params = {
+        "exempt": list(programme.exempt_segments),
+        "cutoff": programme.cutoff,
+        "opt_out_deadline": programme.opt_out_deadline,
+    }
+    con.execute(PARTNER_FACTS_SQL, {k: params[k] for k in ("exempt", "opt_out_deadline")})
+    con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff")})

@@ -1,0 +1,303 @@
+"""The figures of PRODUCT.md section 4: one DuckDB query function per figure, bound parameters only.
+
+Every function takes a cursor and `Filters` and returns a DataFrame (or dict); the pages, the command
+line and the tests call the same functions, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the view to; empty means everything."""
+
+    countries: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    partner: str = ""
+
+    def params(self, **extra) -> dict:
+        return {
+            "countries": list(self.countries),
+            "segments": list(self.segments),
+            "partner": self.partner.strip().lower(),
+            **extra,
+        }
+
+
+# The filter every query applies to sub_facts (alias s). Parameters: $countries, $segments, $partner.
+WHERE = """
+    (len($countries::VARCHAR[]) = 0 OR list_contains($countries::VARCHAR[], s.country))
+    AND (len($segments::VARCHAR[]) = 0 OR list_contains($segments::VARCHAR[], s.segment))
+    AND ($partner = '' OR contains(lower(s.partner_name), $partner) OR contains(lower(s.partner_id), $partner))
+"""
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    return con.execute(sql, params).df()
+
+
+HEADLINE_SQL = f"""
+SELECT
+    CASE WHEN grouping(s.country) = 1 THEN NULL ELSE s.country END AS country,
+    count(*) FILTER (s.scope = 'in_scope') AS subscriptions_in_scope,
+    coalesce(sum(s.seats) FILTER (s.scope = 'in_scope'), 0) AS seats_in_scope,
+    count(*) FILTER (s.scope = 'exempt') AS subscriptions_exempt,
+    coalesce(sum(s.seats) FILTER (s.scope = 'exempt'), 0) AS seats_exempt,
+    count(*) FILTER (s.scope = 'no_term_end') AS subscriptions_no_term_end,
+    count(*) FILTER (s.scope = 'inactive') AS subscriptions_inactive,
+    count(*) FILTER (s.side = 'before') AS before_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.side = 'before'), 0) AS before_seats,
+    count(*) FILTER (s.side = 'after') AS after_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.side = 'after'), 0) AS after_seats,
+    sum(s.monthly_value) FILTER (s.side = 'after') AS after_monthly_value,
+    count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.lapse_risk), 0) AS lapse_risk_seats,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after') AS partners_exposed,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND s.opted_out) AS partners_opted_out,
+    coalesce(sum(s.seats) FILTER (s.side = 'after' AND s.opted_out), 0) AS opted_out_seats,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND s.late_opt_out) AS late_opt_outs,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out) AS partners_assessed,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.fully_ready)
+        AS partners_fully_ready,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mpa_signed) AS step_mpa_signed,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.indirect_provider_confirmed)
+        AS step_indirect_provider_confirmed,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mpn_id_updated)
+        AS step_mpn_id_updated,
+    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mca_all_customers)
+        AS step_mca_all_customers,
+    count(*) FILTER (s.projected) AS projected_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.projected), 0) AS projected_seats,
+    count(*) FILTER (s.projected AND s.fully_ready) AS projected_ready_subscriptions,
+    count(*) FILTER (s.projected AND NOT s.fully_ready) AS projected_at_risk_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.projected AND s.fully_ready), 0) AS projected_ready_seats,
+    coalesce(sum(s.seats) FILTER (s.projected AND NOT s.fully_ready), 0) AS projected_at_risk_seats,
+    coalesce(sum(s.seats) FILTER (s.scope = 'nce'), 0) AS nce_seats
+FROM sub_facts s
+WHERE {WHERE}
+GROUP BY GROUPING SETS ((), (s.country))
+ORDER BY grouping(s.country) DESC, after_seats DESC, country
+"""
+
+
+def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Counts behind every KPI: one row for the total (country NULL), then one per country.
+
+    A partner counts in every country where it has an after-cutoff subscription, once in the total.
+    """
+    return _df(con, HEADLINE_SQL, filters.params())
+
+
+def _rate(numerator, denominator):
+    return None if not denominator else float(numerator) / float(denominator)
+
+
+def block(row: dict) -> dict:
+    """The JSON BLOCK of one headline row (rates are fractions 0..1, or None when the denominator is 0)."""
+    n = {
+        k: (int(v) if isinstance(v, (int, float)) and not pd.isna(v) and k != "after_monthly_value" else v)
+        for k, v in row.items()
+    }
+    assessed = n["partners_assessed"]
+    return {
+        "subscriptions_in_scope": n["subscriptions_in_scope"],
+        "seats_in_scope": n["seats_in_scope"],
+        "subscriptions_exempt": n["subscriptions_exempt"],
+        "before_cutoff": {"subscriptions": n["before_subscriptions"], "seats": n["before_seats"]},
+        "after_cutoff": {"subscriptions": n["after_subscriptions"], "seats": n["after_seats"]},
+        "lapse_risk": {"subscriptions": n["lapse_risk_subscriptions"], "seats": n["lapse_risk_seats"]},
+        "partners_exposed": n["partners_exposed"],
+        "partners_opted_out": n["partners_opted_out"],
+        "opt_out_rate": _rate(n["partners_opted_out"], n["partners_exposed"]),
+        "opt_out_seat_rate": _rate(n["opted_out_seats"], n["after_seats"]),
+        "late_opt_outs": n["late_opt_outs"],
+        "partners_assessed": assessed,
+        "partners_fully_ready": n["partners_fully_ready"],
+        "readiness_rate": _rate(n["partners_fully_ready"], assessed),
+        "step_rates": {step: _rate(n[f"step_{step}"], assessed) for step in STEPS},
+        "projected": {
+            "subscriptions": n["projected_subscriptions"],
+            "seats": n["projected_seats"],
+            "ready_subscriptions": n["projected_ready_subscriptions"],
+            "at_risk_subscriptions": n["projected_at_risk_subscriptions"],
+            "ready_seats": n["projected_ready_seats"],
+            "at_risk_seats": n["projected_at_risk_seats"],
+        },
+    }
+
+
+def migration_progress(row: dict) -> float | None:
+    """NCE seats / (NCE seats + in-scope legacy seats), or None without NCE rows."""
+    nce = int(row["nce_seats"])
+    return None if nce == 0 else nce / (nce + int(row["seats_in_scope"]))
+
+
+PROJECTION_SQL = f"""
+SELECT s.country, strftime(s.migration_date, '%Y-%m') AS month,
+       count(*) AS subscriptions, sum(s.seats) AS seats,
+       count(*) FILTER (s.fully_ready) AS ready_subscriptions,
+       count(*) FILTER (NOT s.fully_ready) AS at_risk_subscriptions,
+       coalesce(sum(s.seats) FILTER (s.fully_ready), 0) AS ready_seats,
+       coalesce(sum(s.seats) FILTER (NOT s.fully_ready), 0) AS at_risk_seats
+FROM sub_facts s
+WHERE s.projected AND {WHERE}
+GROUP BY ALL
+ORDER BY s.country, month
+"""
+
+
+def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Projected NCE migrations per country and month: after-cutoff subscriptions of partners that did not
+    opt out at their end month, renewed before-cutoff ones (auto-renew on) at their first renewed end date
+    on or after the cutoff; split into ready (partner fully ready) and at risk."""
+    return _df(con, PROJECTION_SQL, filters.params())
+
+
+EXPIRATIONS_SQL = f"""
+SELECT CAST(date_trunc($grain, s.term_end_date) AS DATE) AS period, s.side,
+       count(*) AS subscriptions, sum(s.seats) AS seats,
+       count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions
+FROM sub_facts s
+WHERE s.side IS NOT NULL AND {WHERE}
+GROUP BY ALL
+ORDER BY period, s.side
+"""
+
+
+def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
+    """In-scope subscriptions and seats by end week or month, before/after the cutoff."""
+    if grain not in ("week", "month"):
+        raise ValueError("grain must be week or month")
+    return _df(con, EXPIRATIONS_SQL, filters.params(grain=grain))
+
+
+PARTNERS_SQL = f"""
+SELECT s.partner_id, any_value(s.partner_name) AS partner_name,
+       string_agg(DISTINCT s.country, ', ' ORDER BY s.country) AS countries,
+       count(*) FILTER (s.side = 'after') AS after_subscriptions,
+       coalesce(sum(s.seats) FILTER (s.side = 'after'), 0) AS after_seats,
+       count(*) FILTER (s.side = 'before') AS before_subscriptions,
+       coalesce(sum(s.seats) FILTER (s.side = 'before'), 0) AS before_seats,
+       count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions,
+       min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
+       any_value(p.opted_out) AS opted_out, any_value(p.opt_out_date) AS opt_out_date,
+       any_value(p.late_opt_out) AS late_opt_out, any_value(p.steps_done) AS steps_done,
+       any_value(p.fully_ready) AS fully_ready,
+       any_value(p.mpa_signed) AS mpa_signed,
+       any_value(p.indirect_provider_confirmed) AS indirect_provider_confirmed,
+       any_value(p.mpn_id_updated) AS mpn_id_updated,
+       any_value(p.mca_all_customers) AS mca_all_customers,
+       any_value(p.has_partner_row) AS has_partner_row
+FROM sub_facts s JOIN partner_facts p ON p.partner_id = s.partner_id
+WHERE s.scope = 'in_scope' AND {WHERE}
+GROUP BY s.partner_id
+"""
+
+
+def exposed_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Exposed partners (at least one after-cutoff subscription in the filter) with their volume and status,
+    sorted by after-cutoff seats."""
+    sql = f"SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 ORDER BY after_seats DESC, partner_id"
+    return _df(con, sql, filters.params())
+
+
+def call_list(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Not-ready exposed partners that did not opt out, sorted by after-cutoff seats, missing steps named."""
+    sql = f"""
+    SELECT *, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
+                          lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
+                                            mca_all_customers][i]) AS missing_steps
+    FROM ({PARTNERS_SQL})
+    WHERE after_subscriptions > 0 AND NOT opted_out AND NOT fully_ready
+    ORDER BY after_seats DESC, after_subscriptions DESC, partner_id
+    """
+    return _df(con, sql, filters.params())
+
+
+def opted_out_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Exposed partners that opted out, with their after-cutoff volume and whether the opt-out was late."""
+    sql = f"""SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND opted_out
+              ORDER BY opt_out_date NULLS LAST, after_seats DESC, partner_id"""
+    return _df(con, sql, filters.params())
+
+
+def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Opt-outs of exposed partners per day received, with the running total (undated opt-outs left out)."""
+    sql = f"""
+    SELECT opt_out_date, count(*) AS opt_outs, sum(count(*)) OVER (ORDER BY opt_out_date) AS cumulative,
+           bool_or(late_opt_out) AS late
+    FROM ({PARTNERS_SQL})
+    WHERE after_subscriptions > 0 AND opted_out AND opt_out_date IS NOT NULL
+    GROUP BY opt_out_date ORDER BY opt_out_date
+    """
+    return _df(con, sql, filters.params())
+
+
+def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Assessed partners (exposed, not opted out) that completed each step and every step before it."""
+    sql = f"""
+    WITH p AS (SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND NOT opted_out)
+    SELECT * FROM (VALUES
+        (0, 'assessed', (SELECT count(*) FROM p)),
+        (1, 'mpa_signed', (SELECT count(*) FROM p WHERE mpa_signed)),
+        (2, 'indirect_provider_confirmed', (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed)),
+        (3, 'mpn_id_updated',
+            (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed AND mpn_id_updated)),
+        (4, 'mca_all_customers', (SELECT count(*) FROM p WHERE fully_ready))
+    ) AS t(position, step, partners)
+    ORDER BY position
+    """
+    return _df(con, sql, filters.params())
+
+
+def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per step: assessed partners that have done it (in any order) and the share."""
+    sql = f"""
+    WITH p AS (SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND NOT opted_out)
+    SELECT step, done, (SELECT count(*) FROM p) AS assessed,
+           done / NULLIF((SELECT count(*) FROM p), 0) AS rate
+    FROM (
+        SELECT 'mpa_signed' AS step, count(*) FILTER (mpa_signed) AS done, 1 AS o FROM p
+        UNION ALL SELECT 'indirect_provider_confirmed', count(*) FILTER (indirect_provider_confirmed), 2 FROM p
+        UNION ALL SELECT 'mpn_id_updated', count(*) FILTER (mpn_id_updated), 3 FROM p
+        UNION ALL SELECT 'mca_all_customers', count(*) FILTER (mca_all_customers), 4 FROM p
+    ) ORDER BY o
+    """
+    return _df(con, sql, filters.params())
+
+
+def countries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every country in the data with its after-cutoff seats (the sidebar sorts by exposure)."""
+    sql = """
+    SELECT country, coalesce(sum(seats) FILTER (side = 'after'), 0) AS after_seats, count(*) AS subscriptions
+    FROM sub_facts GROUP BY country ORDER BY after_seats DESC, country
+    """
+    return con.execute(sql).df()
+
+
+def segments(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The segments present in the data."""
+    return [r[0] for r in con.execute("SELECT DISTINCT segment FROM sub_facts ORDER BY segment").fetchall()]
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the loaded dataset."""
+    sql = """SELECT (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM partners),
+                    (SELECT count(*) FROM customers), (SELECT count(*) FROM rejects)"""
+    subs, partners, customers, rejects = con.execute(sql).fetchone()
+    return {"subscriptions": subs, "partners": partners, "customers": customers, "rejected": rejects}
+
+
+def rejects(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
+    """Rejected rows with file, line, column, reason and the offending value."""
+    sql = "SELECT file, line, column_name AS column, reason, value FROM rejects ORDER BY file, line, column_name"
+    if limit is not None:
+        return con.execute(sql + " LIMIT ?", [int(limit)]).df()
+    return con.execute(sql).df()

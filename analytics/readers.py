@@ -1,0 +1,322 @@
+"""Read CSV, Excel and Parquet files into raw DuckDB tables of text columns c0..cN, with their headers."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+import duckdb
+import pyarrow as pa
+
+from analytics.errors import InputError
+from analytics.schema import header_key, synonym_index
+
+DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 256 * 1024
+HEADER_SEARCH_ROWS = 30
+# An .xlsx is a zip: refuse one whose content would expand beyond this (zip bombs).
+MAX_XLSX_UNCOMPRESSED = 1_500_000_000
+MAX_XLSX_RATIO = 200
+
+
+@dataclass
+class Source:
+    """One table-like part of an upload: a CSV file, an Excel sheet or a Parquet file."""
+
+    file: str
+    sheet: str | None
+    table: str  # the raw DuckDB table holding c0..cN (text) and _line
+    headers: list[str]
+    header_line: int
+    decimal_comma: bool = False
+    parser_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, text)
+    rows: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} [{self.sheet}]" if self.sheet else self.file
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index: int) -> list[Source]:
+    """Load one file into raw tables named raw_<n>; `name` is what messages call the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be opened ({exc.strerror})") from None
+    if size == 0:
+        raise InputError(f"{name}: the file is empty")
+    suffix = path.suffix.lower()
+    if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(con, path, name, first_index)
+    if head.startswith(b"PAR1") or suffix == ".parquet":
+        return [_read_parquet(con, path, name, first_index)]
+    return [_read_csv(con, path, name, first_index)]
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding to read a text file with; German Excel CSVs are cp1252."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(sample).best()
+    guess = (best.encoding if best else "cp1252").replace("-", "_").lower()
+    if guess.startswith(("utf_16", "utf_32")):
+        return guess
+    # A single-byte Western file: cp1252 is what Excel writes in German/English Windows.
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    encoding = detect_encoding(sample)
+    if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16")):
+        line = sample[: sample.index(b"\x00")].count(b"\n") + 1
+        raise InputError(f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file")
+    text = sample.decode(encoding, errors="replace")
+    if len(sample) == SNIFF_BYTES:  # drop the possibly cut last line
+        text = text[: text.rfind("\n") + 1] or text
+    delimiter, header_row, header_line = sniff(text, name)
+    readable = path
+    tmp = None
+    if encoding not in ("utf-8", "utf-8-sig"):
+        tmp = _transcode(path, encoding, name)
+        readable = Path(tmp)
+    table = f"raw_{index}"
+    width = len(header_row)
+    # One spare column catches rows with more fields than the header has.
+    columns = {f"c{i}": "VARCHAR" for i in range(width + 1)}
+    columns_sql = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table}_load AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
+            f"escape = '\"', header = false, skip = ?, all_varchar = true, columns = {columns_sql}, "
+            "null_padding = true, parallel = false, strict_mode = false, store_rejects = true, "
+            f"rejects_table = '{table}_rejects', rejects_scan = '{table}_scan', max_line_size = 2000000, "
+            "auto_detect = false)",
+            [str(readable), delimiter, header_line],
+        )
+        rejects = con.execute(f"SELECT line, error_type, csv_line FROM {table}_rejects ORDER BY line").fetchall()
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT *, CAST(rowid AS BIGINT) + ? AS _line FROM {table}_load",
+            [header_line + 1],
+        )
+        con.execute(f"DROP TABLE {table}_load")
+    except duckdb.Error as exc:
+        raise InputError(f"{name}: cannot be read as CSV ({_first_line(exc)})") from None
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    # Rows the parser rejected shift the line numbers of the rows after them.
+    for line, _kind, _text in rejects:
+        con.execute(f"UPDATE {table} SET _line = _line + 1 WHERE _line >= ?", [line])
+    parser_rejects = [(line, _parser_reason(kind), text) for line, kind, text in rejects]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    del columns
+    return Source(
+        file=name,
+        sheet=None,
+        table=table,
+        headers=[str(h) for h in header_row],
+        header_line=header_line,
+        decimal_comma=delimiter == ";",
+        parser_rejects=parser_rejects,
+        rows=rows,
+    )
+
+
+def _parser_reason(kind: str) -> str:
+    return {
+        "MISSING COLUMNS": "fewer fields than the header",
+        "TOO MANY COLUMNS": "more fields than the header",
+        "UNQUOTED VALUE": "a quote in an unquoted field",
+        "LINE SIZE OVER MAXIMUM": "line longer than 2,000,000 characters",
+        "INVALID UNICODE": "characters that are not valid text",
+    }.get(kind, kind.lower())
+
+
+def _transcode(path: Path, encoding: str, name: str) -> str:
+    """Stream a non-UTF-8 file into a UTF-8 temporary file for DuckDB, which reads UTF-8 only."""
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="radar-")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(4 * 1024 * 1024):
+                dst.write(decoder.decode(chunk))
+            dst.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        os.unlink(tmp)
+        raise InputError(f"{name}: not readable as {encoding} text (byte {exc.start})") from None
+    return tmp
+
+
+def sniff(text: str, name: str) -> tuple[str, list[str], int]:
+    """Find the delimiter and the header row (which may sit below title lines) of a CSV sample."""
+    best: tuple[int, int, str, list[str], int] | None = None
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            for _ in range(HEADER_SEARCH_ROWS):
+                row = next(reader, None)
+                if row is None:
+                    break
+                score = header_score(row)
+                if len(row) > 1 and (best is None or (score, len(row)) > (best[0], best[1])):
+                    best = (score, len(row), delimiter, row, reader.line_num)
+        except csv.Error:
+            continue
+    if best is None or best[0] < 2:
+        raise InputError(
+            f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} lines (expected column names such as "
+            "subscription_id, partner_id, seats, term_end_date, or their German and Partner Center names)"
+        )
+    _score, _width, delimiter, row, line = best
+    # Trailing delimiters give empty header cells at the end: keep the width, the cells map to nothing.
+    return delimiter, row, line
+
+
+def header_score(row: list) -> int:
+    index = synonym_index()
+    return sum(1 for cell in row if cell is not None and header_key(str(cell)) in index)
+
+
+# ---------------------------------------------------------------- Excel
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index: int) -> list[Source]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{name}: not an Excel workbook (.xlsx files are zip archives; this one is not)") from None
+    if expanded > MAX_XLSX_UNCOMPRESSED or expanded > MAX_XLSX_RATIO * max(path.stat().st_size, 1) + 50_000_000:
+        raise InputError(f"{name}: refused, the workbook would expand to {expanded:,} bytes (a zip bomb?)")
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
+        raise InputError(f"{name}: not a readable Excel workbook ({_first_line(exc)})") from None
+    sources = []
+    for sheet_name in workbook.sheet_names:
+        try:
+            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(f"{name} [{sheet_name}]: sheet cannot be read ({_first_line(exc)})") from None
+        found = _find_header(rows)
+        if found is None:
+            continue  # a notes or pivot sheet; sheets are recognised by their columns
+        position, header = found
+        width = len(header)
+        body = rows[position + 1 :]
+        data = {f"c{i}": [_cell_text(r[i]) if i < len(r) else None for r in body] for i in range(width)}
+        data[f"c{width}"] = [_extra_cells(r, width) for r in body]
+        data["_line"] = list(range(position + 2, position + 2 + len(body)))
+        table = f"raw_{first_index + len(sources)}"
+        _load_arrow(con, table, data)
+        sources.append(
+            Source(
+                file=name,
+                sheet=sheet_name,
+                table=table,
+                headers=[str(h) if h is not None else "" for h in header],
+                header_line=position + 1,
+                rows=len(body),
+            )
+        )
+    if not sources:
+        raise InputError(f"{name}: no sheet has a header row with known column names")
+    return sources
+
+
+def _find_header(rows: list[list]) -> tuple[int, list] | None:
+    best = None
+    for position, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = header_score(row)
+        if score >= 2 and (best is None or score > best[0]):
+            best = (score, position, row)
+    if best is None:
+        return None
+    row = list(best[2])
+    while row and (row[-1] is None or row[-1] == ""):
+        row.pop()
+    return best[1], row
+
+
+def _cell_text(value) -> str | None:
+    """Excel cell -> the text the CSV path would have seen (ISO dates, true/false, plain numbers)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _extra_cells(row: list, width: int) -> str | None:
+    extra = [v for v in row[width:] if v not in (None, "")]
+    return _cell_text(extra[0]) if extra else None
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for broken files
+        raise InputError(f"{name}: not a readable Parquet file ({_first_line(exc)})") from None
+    headers = list(table.column_names)
+    data = {}
+    for i, column in enumerate(table.columns):
+        data[f"c{i}"] = [_cell_text(v) for v in column.to_pylist()]
+    data[f"c{len(headers)}"] = [None] * table.num_rows
+    data["_line"] = list(range(2, table.num_rows + 2))
+    raw = f"raw_{index}"
+    _load_arrow(con, raw, data)
+    return Source(file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=table.num_rows)
+
+
+def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict) -> None:
+    arrow = pa.table({k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()})
+    con.register("arrow_in", arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow_in")
+    finally:
+        con.unregister("arrow_in")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

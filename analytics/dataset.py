@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from analytics.facts import build_facts
 from analytics.ingest import IngestResult, Overrides, ingest
@@ -70,11 +69,9 @@ def summary(dataset: Dataset, filters: Filters) -> dict:
     """The `summary --json` document: totals, by country, projection per month, ingest counts."""
     cur = dataset.cursor()
     rows = headline(cur, filters).to_dict("records")
-    for row in rows:
-        row["country"] = None if pd.isna(row["country"]) else row["country"]
     total = rows[0] if rows and rows[0]["country"] is None else None
     if total is None:  # nothing matches the filter: an all-zero block
-        total = {k: 0 for k in headline(cur, Filters()).columns}
+        total = {}
     proj = projection(cur, filters)
     return {
         "totals": block(total),

@@ -87,16 +87,60 @@ ORDER BY grouping(s.country) DESC, after_seats DESC, country
 """
 
 
+HEADLINE_RATES_SQL = f"""
+SELECT *,
+    partners_opted_out / NULLIF(partners_exposed, 0) AS opt_out_rate,
+    opted_out_seats / NULLIF(after_seats, 0) AS opt_out_seat_rate,
+    partners_fully_ready / NULLIF(partners_assessed, 0) AS readiness_rate,
+    step_mpa_signed / NULLIF(partners_assessed, 0) AS rate_mpa_signed,
+    step_indirect_provider_confirmed / NULLIF(partners_assessed, 0) AS rate_indirect_provider_confirmed,
+    step_mpn_id_updated / NULLIF(partners_assessed, 0) AS rate_mpn_id_updated,
+    step_mca_all_customers / NULLIF(partners_assessed, 0) AS rate_mca_all_customers,
+    nce_seats / NULLIF(nce_seats + seats_in_scope, 0) AS migration_progress
+FROM ({HEADLINE_SQL})
+"""
+
+
 def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Counts behind every KPI: one row for the total (country NULL), then one per country.
+    """Counts and rates behind every KPI: one row for the total (country NULL), then one per country.
 
     A partner counts in every country where it has an after-cutoff subscription, once in the total.
+    Rates are NULL when their denominator is 0.
     """
-    return _df(con, HEADLINE_SQL, filters.params())
+    frame = _df(con, HEADLINE_RATES_SQL, filters.params())
+    frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
+    return frame
 
 
-def _rate(numerator, denominator):
-    return None if not denominator else float(numerator) / float(denominator)
+def _rate(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+_COUNT_KEYS = frozenset(
+    [
+        "subscriptions_in_scope",
+        "seats_in_scope",
+        "subscriptions_exempt",
+        "before_subscriptions",
+        "before_seats",
+        "after_subscriptions",
+        "after_seats",
+        "lapse_risk_subscriptions",
+        "lapse_risk_seats",
+        "partners_exposed",
+        "partners_opted_out",
+        "opted_out_seats",
+        "late_opt_outs",
+        "partners_assessed",
+        "partners_fully_ready",
+        "projected_subscriptions",
+        "projected_seats",
+        "projected_ready_subscriptions",
+        "projected_at_risk_subscriptions",
+        "projected_ready_seats",
+        "projected_at_risk_seats",
+    ]
+)
 
 
 def block(row: dict) -> dict:
@@ -115,13 +159,13 @@ def block(row: dict) -> dict:
         "lapse_risk": {"subscriptions": n["lapse_risk_subscriptions"], "seats": n["lapse_risk_seats"]},
         "partners_exposed": n["partners_exposed"],
         "partners_opted_out": n["partners_opted_out"],
-        "opt_out_rate": _rate(n["partners_opted_out"], n["partners_exposed"]),
-        "opt_out_seat_rate": _rate(n["opted_out_seats"], n["after_seats"]),
+        "opt_out_rate": _rate(row.get("opt_out_rate")),
+        "opt_out_seat_rate": _rate(row.get("opt_out_seat_rate")),
         "late_opt_outs": n["late_opt_outs"],
         "partners_assessed": assessed,
         "partners_fully_ready": n["partners_fully_ready"],
-        "readiness_rate": _rate(n["partners_fully_ready"], assessed),
-        "step_rates": {step: _rate(n[f"step_{step}"], assessed) for step in STEPS},
+        "readiness_rate": _rate(row.get("readiness_rate")),
+        "step_rates": {step: _rate(row.get(f"rate_{step}")) for step in STEPS},
         "projected": {
             "subscriptions": n["projected_subscriptions"],
             "seats": n["projected_seats"],
@@ -131,12 +175,6 @@ def block(row: dict) -> dict:
             "at_risk_seats": n["projected_at_risk_seats"],
         },
     }
-
-
-def migration_progress(row: dict) -> float | None:
-    """NCE seats / (NCE seats + in-scope legacy seats), or None without NCE rows."""
-    nce = int(row["nce_seats"])
-    return None if nce == 0 else nce / (nce + int(row["seats_in_scope"]))
 
 
 PROJECTION_SQL = f"""
@@ -301,3 +339,19 @@ def rejects(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.Data
     if limit is not None:
         return con.execute(sql + " LIMIT ?", [int(limit)]).df()
     return con.execute(sql).df()
+
+
+def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: float = 0.0) -> pd.DataFrame:
+    """Projected migrations per month (filtered countries together) with a what-if: `share` (0..1) of the
+    at-risk volume is expected to become ready before it migrates."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("share must be between 0 and 1")
+    sql = f"""
+    SELECT month, sum(subscriptions) AS subscriptions, sum(seats) AS seats,
+           sum(ready_subscriptions) AS ready_subscriptions, sum(at_risk_subscriptions) AS at_risk_subscriptions,
+           sum(ready_seats) AS ready_seats, sum(at_risk_seats) AS at_risk_seats,
+           round(sum(at_risk_seats) * $share) AS expected_ready_seats,
+           sum(at_risk_seats) - round(sum(at_risk_seats) * $share) AS remaining_at_risk_seats
+    FROM ({PROJECTION_SQL}) GROUP BY month ORDER BY month
+    """
+    return _df(con, sql, filters.params(share=share))

@@ -6,6 +6,7 @@ import argparse
 import csv
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -1004,9 +1005,7 @@ def build_customers(rng: random.Random, partners: list[Partner]) -> list[Custome
             customers.append(Customer(partner, country.code, segment))
 
     # Some resellers also serve customers across the border.
-    sizes: dict[str, int] = {}
-    for customer in customers:
-        sizes[customer.partner.partner_id] = sizes.get(customer.partner.partner_id, 0) + 1
+    sizes = Counter(customer.partner.partner_id for customer in customers)
     candidates = [
         partner
         for partner in partners
@@ -1181,7 +1180,7 @@ def keep_before_cutoff(rng: random.Random, rows: list[dict], partner_ids: set[st
 
 def pin_edge_days(rng: random.Random, rows: list[dict], partners: list[Partner], excluded: set[str]) -> None:
     """Put clean legacy commercial rows exactly on the days the rules turn on."""
-    status = {partner.partner_id: partner for partner in partners}
+    by_id = {partner.partner_id: partner for partner in partners}
     pool = [
         row
         for row in rows
@@ -1192,11 +1191,11 @@ def pin_edge_days(rng: random.Random, rows: list[dict], partners: list[Partner],
         and row["partner_id"] not in excluded
     ]
     rng.shuffle(pool)
-    opted = [row for row in pool if status[row["partner_id"]].opted_out]
+    opted = [row for row in pool if by_id[row["partner_id"]].opted_out]
     # An undated opt-out counts as late here: it cannot be shown to be on time.
-    late = [row for row in opted if not on_time(status[row["partner_id"]])]
-    opted = [row for row in opted if on_time(status[row["partner_id"]])]
-    regular = [row for row in pool if not status[row["partner_id"]].opted_out]
+    late = [row for row in opted if not on_time(by_id[row["partner_id"]])]
+    opted = [row for row in opted if on_time(by_id[row["partner_id"]])]
+    regular = [row for row in pool if not by_id[row["partner_id"]].opted_out]
     # Each day on either side of the cutoff gets every auto-renew state and
     # partners with an on-time opt-out, a late (or undated) one and none.
     renew_cycle = (True, False, None, True, True, False, True, True, None, True)

@@ -1,0 +1,214 @@
+"""Streamlit side of the data: which dataset a session sees, cached queries, and the shared filters."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analytics import metrics
+from analytics.dataset import Dataset, load_files
+from analytics.metrics import Filters
+from analytics.programme import load_programme
+from analytics.schema import country_name
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_FILES = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
+MAX_PRIVATE_DATASETS = 8
+_frame = threading.local()
+
+
+# ---------------------------------------------------------------- the frame guard (see NOTES.md)
+
+
+def enter_frame() -> None:
+    _frame.active = True
+
+
+def leave_frame() -> None:
+    _frame.active = False
+
+
+def ensure_frame() -> None:
+    """Run the entry script instead when Streamlit started a page file on its own (legacy pages/ mode).
+
+    On a fresh server the first request for /some_page runs pages/some_page.py alone, without app.py's
+    navigation and sidebar; running app.py here turns on st.navigation and draws the page in its frame.
+    """
+    if getattr(_frame, "active", False):
+        return
+    import runpy
+
+    runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+    st.stop()
+
+
+# ---------------------------------------------------------------- datasets
+
+
+@st.cache_resource(show_spinner=False)
+def _registry() -> OrderedDict[str, Dataset]:
+    return OrderedDict()
+
+
+@st.cache_resource(show_spinner="Loading the sample data…")
+def sample_dataset() -> Dataset:
+    dataset = load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
+    register(dataset)
+    return dataset
+
+
+def register(dataset: Dataset) -> None:
+    registry = _registry()
+    registry[dataset.version] = dataset
+    registry.move_to_end(dataset.version)
+    while len(registry) > MAX_PRIVATE_DATASETS + 1:
+        registry.popitem(last=False)
+
+
+def current() -> Dataset:
+    """The dataset this session shows: its private upload if it loaded one, else the published one."""
+    version = st.session_state.get("private_version")
+    if version and version in _registry():
+        return _registry()[version]
+    return sample_dataset()
+
+
+def is_private() -> bool:
+    version = st.session_state.get("private_version")
+    return bool(version and version in _registry())
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _query(name: str, version: str, countries: tuple, segments: tuple, partner: str, extra: tuple) -> pd.DataFrame:
+    dataset = _registry()[version]
+    function = getattr(metrics, name)
+    return function(dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
+
+
+def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
+    """A metric of analytics.metrics for the current dataset, cached by dataset version and filters."""
+    dataset = current()
+    filters = filters if filters is not None else get_filters()
+    return _query(name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _countries(version: str) -> pd.DataFrame:
+    return metrics.countries(_registry()[version].cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _segments(version: str) -> list[str]:
+    return metrics.segments(_registry()[version].cursor())
+
+
+# ---------------------------------------------------------------- filters (URL <-> session <-> widgets)
+
+FILTER_KEYS = ("country", "segment", "partner")
+
+
+def _from_url() -> dict:
+    params = st.query_params
+    return {
+        "country": [c.upper() for c in params.get_all("country")],
+        "segment": [s.lower() for s in params.get_all("segment")],
+        "partner": params.get("partner", ""),
+    }
+
+
+def get_filters() -> Filters:
+    state = st.session_state.get("_filters") or _from_url()
+    return Filters(tuple(state["country"]), tuple(state["segment"]), state["partner"])
+
+
+def _store(key: str) -> None:
+    state = st.session_state.setdefault("_filters", _from_url())
+    state[key] = st.session_state[f"w_{key}"]
+
+
+def sidebar() -> Filters:
+    """The filters every page shares; their state lives in the session and is mirrored to the URL."""
+    dataset = current()
+    state = st.session_state.setdefault("_filters", _from_url())
+    countries = _countries(dataset.version)
+    options = list(countries["country"])
+    # Keep values from a bookmark even when the current data lacks them, so the view says "no data".
+    for code in state["country"]:
+        if code not in options:
+            options.append(code)
+    segments = _segments(dataset.version)
+    for segment in state["segment"]:
+        if segment not in segments:
+            segments.append(segment)
+    for key in FILTER_KEYS:
+        st.session_state.setdefault(f"w_{key}", state[key])
+    with st.sidebar:
+        st.multiselect(
+            "Country",
+            options,
+            key="w_country",
+            format_func=lambda c: f"{c} · {country_name(c)}",
+            on_change=_store,
+            args=("country",),
+            placeholder="All countries",
+            help="Sorted by after-cutoff seats, largest first. The choice is kept in the URL, so the view can be "
+            "bookmarked.",
+        )
+        st.text_input(
+            "Partner search",
+            key="w_partner",
+            on_change=_store,
+            args=("partner",),
+            placeholder="Name or partner id",
+            help="Matches part of a partner's name or id.",
+        )
+        st.multiselect(
+            "Segment", segments, key="w_segment", on_change=_store, args=("segment",), placeholder="All segments"
+        )
+        _sync_url(state)
+        st.divider()
+        programme = dataset.programme
+        st.caption(
+            f"**Programme:** {programme.name}  \n"
+            f"Cutoff **{programme.cutoff:%d %b %Y}** · opt-out deadline **{programme.opt_out_deadline:%d %b %Y}** · "
+            f"readiness deadline **{programme.readiness_deadline:%d %b %Y}**"
+        )
+        counts = dataset.result.accepted
+        origin = "your private upload (only you see it)" if is_private() else "published"
+        st.caption(
+            f"**Data:** {dataset.label} — {origin}  \n"
+            f"{counts['subscriptions']:,} subscriptions · {counts['partners']:,} partners · "
+            f"{counts['customers']:,} customers · {dataset.result.rejected:,} rows rejected  \n"
+            f"Loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC · version `{dataset.version[:8]}`"
+        )
+    return get_filters()
+
+
+def _sync_url(state: dict) -> None:
+    """Write the filters to the URL on every run, so page switches and reloads keep them."""
+    wanted = {"country": list(state["country"]), "segment": list(state["segment"]), "partner": state["partner"]}
+    for key, value in wanted.items():
+        current_value = st.query_params.get_all(key) if isinstance(value, list) else st.query_params.get(key, "")
+        if value and current_value != value:
+            st.query_params[key] = value
+        elif not value and key in st.query_params:
+            del st.query_params[key]
+
+
+def describe(filters: Filters) -> str:
+    parts = []
+    if filters.countries:
+        parts.append(", ".join(filters.countries))
+    if filters.segments:
+        parts.append(", ".join(filters.segments))
+    if filters.partner:
+        parts.append(f"partner contains “{filters.partner}”")
+    return " · ".join(parts) or "all data"
+
+
+def is_filtered(filters: Filters) -> bool:
+    return bool(filters.countries or filters.segments or filters.partner)

@@ -96,7 +96,7 @@ SELECT *,
     step_indirect_provider_confirmed / NULLIF(partners_assessed, 0) AS rate_indirect_provider_confirmed,
     step_mpn_id_updated / NULLIF(partners_assessed, 0) AS rate_mpn_id_updated,
     step_mca_all_customers / NULLIF(partners_assessed, 0) AS rate_mca_all_customers,
-    nce_seats / NULLIF(nce_seats + seats_in_scope, 0) AS migration_progress
+    NULLIF(nce_seats, 0) / (nce_seats + seats_in_scope) AS migration_progress
 FROM ({HEADLINE_SQL})
 """
 

@@ -94,6 +94,15 @@ def date_lines(fig: go.Figure, programme: Programme, *, deadlines: bool = True) 
                 "#7F7F7F",
                 "dash",
             )
+    # Invisible points so the axis range always includes the lines.
+    fig.add_scatter(
+        x=[dt.datetime.combine(d, dt.time()) for d, *_ in lines],
+        y=[0] * len(lines),
+        mode="markers",
+        marker={"opacity": 0},
+        showlegend=False,
+        hoverinfo="skip",
+    )
     for i, (day, label, colour, dash) in enumerate(lines):
         x = dt.datetime.combine(day, dt.time())
         fig.add_shape(

@@ -1,0 +1,126 @@
+"""AppTest of every page on the sample: the KPI values shown equal `python -m analytics summary --json`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SAMPLE
+
+APP = str(ROOT / "app.py")
+
+
+def cli_summary(*countries: str) -> dict:
+    args = [sys.executable, "-m", "analytics", "summary", *map(str, SAMPLE), "--json"]
+    for country in countries:
+        args += ["--country", country]
+    return json.loads(subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return {None: cli_summary(), "DE": cli_summary("DE")}
+
+
+def run_page(page: str, country: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if country:
+        at.query_params["country"] = [country]
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics_of(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+@pytest.mark.parametrize("country", [None, "DE"])
+def test_exposure_kpis_equal_the_command_line(expected, country):
+    block = expected[country]["totals"]
+    shown = metrics_of(run_page("exposure", country))
+    assert shown["Subscriptions in scope"] == n(block["subscriptions_in_scope"])
+    assert shown["Seats in scope"] == n(block["seats_in_scope"])
+    assert shown["Before cutoff"] == n(block["before_cutoff"]["subscriptions"])
+    assert shown["After cutoff"] == n(block["after_cutoff"]["subscriptions"])
+    assert shown["Lapse risk"] == n(block["lapse_risk"]["subscriptions"])
+    assert shown["Exempt"] == n(block["subscriptions_exempt"])
+
+
+@pytest.mark.parametrize("country", [None, "DE"])
+def test_opt_out_kpis_equal_the_command_line(expected, country):
+    block = expected[country]["totals"]
+    shown = metrics_of(run_page("opt_outs", country))
+    assert shown["Exposed partners"] == n(block["partners_exposed"])
+    assert shown["Opted out"] == n(block["partners_opted_out"])
+    assert shown["Opt-out rate (partners)"] == pct(block["opt_out_rate"])
+    assert shown["Opt-out rate (seats)"] == pct(block["opt_out_seat_rate"])
+    assert shown["Late opt-outs"] == n(block["late_opt_outs"])
+
+
+@pytest.mark.parametrize("country", [None, "DE"])
+def test_readiness_kpis_equal_the_command_line(expected, country):
+    block = expected[country]["totals"]
+    shown = metrics_of(run_page("readiness", country))
+    assert shown["Partners assessed"] == n(block["partners_assessed"])
+    assert shown["Fully ready"] == n(block["partners_fully_ready"])
+    assert shown["Completion rate"] == pct(block["readiness_rate"])
+    assert shown["Not ready"] == n(block["partners_assessed"] - block["partners_fully_ready"])
+
+
+@pytest.mark.parametrize("country", [None, "DE"])
+def test_projection_kpis_equal_the_command_line(expected, country):
+    projected = expected[country]["totals"]["projected"]
+    shown = metrics_of(run_page("projection", country))
+    assert shown["Projected subscriptions"] == n(projected["subscriptions"])
+    assert shown["Projected seats"] == n(projected["seats"])
+    assert shown["Ready seats"] == n(projected["ready_seats"])
+    assert shown["At-risk seats"] == n(projected["at_risk_seats"])
+
+
+def test_filtered_kpi_shows_the_unfiltered_total_for_comparison(expected):
+    at = run_page("exposure", "DE")
+    card = next(m for m in at.metric if m.label == "Subscriptions in scope")
+    assert card.delta == f"of {n(expected[None]['totals']['subscriptions_in_scope'])} in all data"
+
+
+def test_page_started_alone_runs_inside_the_frame_with_the_url_filter():
+    # AppTest resets Streamlit's navigation flag, like the first request after a restart (NOTES.md).
+    at = run_page("readiness", "DE")
+    assert [ms.label for ms in at.sidebar.multiselect][0] == "Country"
+    assert at.sidebar.multiselect[0].value == ["DE"]
+    assert at.query_params["country"] in ("DE", ["DE"])  # AppTest reports a single value unwrapped
+    at.switch_page("pages/opt_outs.py").run()
+    assert not at.exception
+    assert at.sidebar.multiselect[0].value == ["DE"]
+    assert at.title[0].value == "Opt-outs"
+
+
+def test_data_page_shows_the_loaded_dataset_and_its_mapping(expected):
+    at = run_page("data")
+    captions = " ".join(c.value for c in at.caption)
+    accepted = expected[None]["ingest"]["accepted"]
+    assert f"{n(accepted['subscriptions'])} subscriptions" in captions
+    mapping = at.dataframe[0].value
+    assert {"subscription_id", "seats", "term_end_date"} <= set(mapping["column"])
+
+
+def test_a_selection_without_data_explains_instead_of_failing():
+    at = run_page("opt_outs", "FR")
+    at.sidebar.text_input[0].set_value("no partner has this name").run()
+    assert not at.exception
+    assert any("No exposed partners" in i.value for i in at.info)
+    assert not at.metric

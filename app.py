@@ -11,16 +11,14 @@ PAGES = [
     st.Page("pages/opt_outs.py", title="Opt-outs", icon=":material/do_not_disturb_on:", url_path="opt_outs"),
     st.Page("pages/readiness.py", title="Partner readiness", icon=":material/checklist:", url_path="readiness"),
     st.Page("pages/projection.py", title="NCE projection", icon=":material/trending_up:", url_path="projection"),
+    st.Page("pages/trends.py", title="Trends", icon=":material/timeline:", url_path="trends"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
 ]
 
 page = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("### :material/radar: NCE Migration Radar")
-try:
-    state.sidebar()
-except Exception:  # never show a traceback; the page itself explains what is missing
-    st.sidebar.error("The filters could not be drawn for this data.")
+state.sidebar()
 state.enter_frame()
 try:
     page.run()

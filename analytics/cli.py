@@ -1,4 +1,4 @@
-"""Command line: `python -m analytics summary FILE... [--country CC]... [--mapping FILE] [--json]`."""
+"""Command line: summary, ingest, snapshots and rollback (see README "Command line")."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 from analytics.dataset import load_files, summary
 from analytics.errors import InputError
 from analytics.ingest import Overrides
-from analytics.metrics import Filters
+from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
+from analytics.store import Store
 
 log = logging.getLogger("analytics")
 
@@ -21,11 +22,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="NCE Migration Radar figures.")
     verbs = parser.add_subparsers(dest="verb", required=True)
     s = verbs.add_parser("summary", help="print the headline figures of PRODUCT.md section 4")
-    s.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or Parquet export(s)")
+    s.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="CSV, XLSX or Parquet export(s); none: the current published snapshot",
+    )
+    s.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
     s.add_argument("--country", action="append", default=[], metavar="CC", help="ISO code; repeat for several")
     s.add_argument("--mapping", type=Path, help="TOML file that overrides the column mapping")
     s.add_argument("--programme", type=Path, help="programme TOML (default: config/programme.toml)")
     s.add_argument("--json", action="store_true", help="print the documented JSON document")
+
+    i = verbs.add_parser("ingest", help="validate export files and (with --publish) publish them as a snapshot")
+    i.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    i.add_argument("--mapping", type=Path, help="TOML file that overrides the column mapping")
+    i.add_argument("--publish", action="store_true", help="publish the result as the current snapshot")
+    i.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
+    i.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+
+    ls = verbs.add_parser("snapshots", help="list the published snapshots, newest first")
+    ls.add_argument("--store", type=Path)
+    ls.add_argument("--json", action="store_true")
+
+    r = verbs.add_parser("rollback", help="make an earlier snapshot current again")
+    r.add_argument("id", metavar="ID")
+    r.add_argument("--store", type=Path)
     return parser
 
 
@@ -34,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.verb == "summary":
             return _summary(args)
+        if args.verb == "ingest":
+            return _ingest(args)
+        if args.verb == "snapshots":
+            return _snapshots(args)
+        if args.verb == "rollback":
+            Store(args.store).rollback(args.id)
+            print(f"current snapshot: {args.id}")
+            return 0
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -48,10 +79,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     programme = load_programme(args.programme)
-    for path in args.files:
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-    dataset = load_files(args.files, Overrides.load(args.mapping), programme)
+    if args.files:
+        _check_files(args.files)
+        dataset = load_files(args.files, Overrides.load(args.mapping), programme)
+    else:
+        store = Store(args.store)
+        current = store.current_id()
+        if current is None:
+            raise InputError(f"no FILE given and no published snapshot in {store.path}")
+        dataset = store.load(current, programme)
     countries = tuple(dict.fromkeys(c.strip().upper() for c in args.country))
     doc = summary(dataset, Filters(countries=countries))
     if args.json:
@@ -60,6 +96,51 @@ def _summary(args: argparse.Namespace) -> int:
     for warning in dataset.result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(render_table(doc, programme.describe(), countries))
+    return 0
+
+
+def _check_files(files: list[Path]) -> None:
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    _check_files(args.files)
+    dataset = load_files(args.files, Overrides.load(args.mapping), load_programme())
+    result = dataset.result
+    report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
+    if args.publish:
+        sources = [(p.name, p.stat().st_size) for p in args.files]
+        report["snapshot"] = Store(args.store).publish(dataset, sources)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"accepted: {result.accepted}; rejected rows: {result.rejected}")
+    for row in rejects(dataset.cursor(), limit=20).itertuples():
+        print(f"  rejected: {row.file}, line {row.line}, column {row.column!r}: {row.reason} ({row.value!r})")
+    if result.rejected > 20:
+        print(f"  ... and more: {result.rejected} rows in all")
+    print(f"published snapshot {report['snapshot']}" if args.publish else "not published (use --publish)")
+    return 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    snapshots = [s.to_json() for s in Store(args.store).list()]
+    if args.json:
+        print(json.dumps(snapshots, indent=2, ensure_ascii=False))
+        return 0
+    if not snapshots:
+        print("no published snapshots")
+    for s in snapshots:
+        mark = "*" if s["current"] else " "
+        rows = s["rows"]
+        print(
+            f"{mark} {s['id']}  {s['created'][:19]}  {rows.get('subscriptions', 0):>9,} subscriptions  "
+            f"{s['rejected']:>6,} rejected  {s['label']}"
+        )
     return 0
 
 

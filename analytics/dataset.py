@@ -31,6 +31,8 @@ class Dataset:
     version: str
     label: str
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    snapshot: str | None = None  # the published snapshot's id; None for the sample or a private upload
+    published_by: str | None = None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one use: a DuckDB connection must not be shared across threads."""

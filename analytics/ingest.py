@@ -11,7 +11,7 @@ import pandas as pd
 
 from analytics import schema
 from analytics.errors import InputError
-from analytics.readers import Source, read_file
+from analytics.readers import Source, physical_lines, read_file
 from analytics.schema import (
     BOOL,
     COUNTRY,
@@ -73,12 +73,11 @@ class IngestResult:
     rejected: int
     mappings: list[Mapping]
     warnings: list[str]
+    mapping_rows: list[dict] | None = None  # a published snapshot keeps only these, not the sources
 
     def mapping_table(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [row for m in self.mappings for row in m.rows()],
-            columns=["file", "table", "column", "source_column"],
-        )
+        rows = self.mapping_rows if self.mapping_rows is not None else [r for m in self.mappings for r in m.rows()]
+        return pd.DataFrame(rows, columns=["file", "table", "column", "source_column"])
 
     def to_json(self) -> dict:
         return {"accepted": dict(self.accepted), "rejected": self.rejected}
@@ -188,22 +187,17 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
     if kind == TEXT:
         return f"left({v}, {MAX_TEXT})", "false"
     if kind == INT:
-        thousands = "\\." if decimal_comma else ","
+        # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
+        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
         expr = (
             f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN CAST({v} AS BIGINT) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,3}}({thousands}\\d{{3}})+') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,3}}([.]\\d{{3}})+|\\d{{1,3}}(,\\d{{3}})+|\\d{{1,3}}({_GROUPING}\\d{{3}})+') "
             f"THEN CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,3}}( \\d{{3}})+') THEN CAST(replace({v}, ' ', '') AS BIGINT) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.]0+') THEN CAST(split_part({v}, '.', 1) AS BIGINT) END"
+            f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
     if kind == DECIMAL:
-        if decimal_comma:
-            normal = f"replace(replace(replace({v}, ' ', ''), '.', ''), ',', '.')"
-        else:
-            normal = f"replace(replace({v}, ' ', ''), ',', '')"
-        expr = f"TRY_CAST({normal} AS DECIMAL(18, 4))"
-        return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
+        return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
     if kind == DATE:
         expr = (
             f"CASE WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([T ].*)?') "
@@ -219,6 +213,42 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
     return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.value IS NULL"
 
 
+# Spaces (also no-break and narrow no-break) and the Swiss apostrophe group digits too.
+_GROUPING = "[ \u00a0\u202f'']"
+
+
+def _decimal_sql(v: str, decimal_comma: bool) -> str:
+    """A decimal with either mark: when both '.' and ',' appear the last one is the decimal mark; a lone mark
+    repeated, or one that groups digits by threes against the column's decimal mark, separates thousands."""
+    mark, other = (",", ".") if decimal_comma else (".", ",")
+    t = f"regexp_replace({v}, '{_GROUPING}', '', 'g')"
+    return (
+        f"TRY_CAST(CASE "
+        f"WHEN NOT regexp_full_match({t}, '-{{0,1}}[0-9.,]*[0-9]') THEN NULL "
+        f"WHEN strpos({t}, '.') > 0 AND strpos({t}, ',') > 0 THEN "
+        f"  CASE WHEN instr(reverse({t}), '.') < instr(reverse({t}), ',') "
+        f"       THEN replace({t}, ',', '') ELSE replace(replace({t}, '.', ''), ',', '.') END "
+        f"WHEN length({t}) - length(replace({t}, '{other}', '')) > 1 "
+        f"  OR regexp_full_match({t}, '-?\\d{{1,3}}(\\{other}\\d{{3}})+') AND '{other}' <> '{mark}' "
+        f"  AND NOT regexp_full_match({t}, '-?\\d+\\{other}\\d{{1,2}}') "
+        f"  THEN replace({t}, '{other}', '') "
+        f"WHEN length({t}) - length(replace({t}, '{mark}', '')) > 1 THEN replace({t}, '{mark}', '') "
+        f"ELSE replace({t}, ',', '.') END AS DECIMAL(18, 4))"
+    )
+
+
+def _decimal_comma(con: duckdb.DuckDBPyConnection, table: str, position: int, default: bool) -> bool:
+    """Which mark a decimal column uses: the one followed by one or two digits at the end in most values."""
+    comma, point = con.execute(
+        f"SELECT count(*) FILTER (regexp_full_match(trim(c{position}), '-?[0-9.]*[0-9],[0-9]{{1,2}}')), "
+        f"count(*) FILTER (regexp_full_match(trim(c{position}), '-?[0-9,]*[0-9][.][0-9]{{1,2}}')) "
+        f"FROM (SELECT c{position} FROM {table} LIMIT 100000)"
+    ).fetchone()
+    if comma == point:
+        return default
+    return comma > point
+
+
 def _vocab_frame() -> pd.DataFrame:
     rows = [(kind, alias, value) for kind, vocab in schema.VOCABULARIES.items() for alias, value in vocab.items()]
     rows += [(COUNTRY, alias, code) for alias, code in schema.countries().items()]
@@ -228,14 +258,20 @@ def _vocab_frame() -> pd.DataFrame:
 def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Overrides, number: int) -> str:
     """Create typed_<n>: canonical columns, _src, _line, _bad (list of failing canonical columns), _extra."""
     source = mapping.source
-    decimal_comma = source.decimal_comma if overrides.decimal is None else overrides.decimal == ","
+    # Workbooks and Parquet carry typed numbers (written with '.'), so only CSV text needs a decimal mark.
+    decimal_comma = source.decimal_comma
+    if source.format == "csv" and overrides.decimal is not None:
+        decimal_comma = overrides.decimal == ","
     selects = ["CAST(? AS INTEGER) AS _src", "r._line AS _line"]
     errors = []
     joins = []
     required = {c.name for c in TABLES[mapping.table] if c.required}
     for canonical, position in mapping.columns.items():
         col = f"r.c{position}"
-        expr, bad = _value_sql(canonical, col, decimal_comma)
+        column_comma = decimal_comma
+        if COLUMN_KIND[canonical] == DECIMAL and source.format == "csv" and overrides.decimal is None:
+            column_comma = _decimal_comma(con, source.table, position, decimal_comma)
+        expr, bad = _value_sql(canonical, col, column_comma)
         kind = COLUMN_KIND[canonical]
         if kind in schema.VOCABULARIES or kind == COUNTRY:
             joins.append(
@@ -319,6 +355,7 @@ def ingest(
     _collect_rejects(con, mappings, typed)
     for table in TABLES:
         _assemble(con, table, mappings, typed)
+    _physical_lines(con, sources)
     accepted = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     rejected = con.execute("SELECT count(*) FROM (SELECT DISTINCT file, line FROM rejects)").fetchone()[0]
     for n, m in enumerate(mappings):
@@ -327,6 +364,47 @@ def ingest(
         con.execute(f"DROP TABLE IF EXISTS {m.source.table}_rejects")
         con.execute(f"DROP TABLE IF EXISTS {m.source.table}_scan")
     return IngestResult(accepted=accepted, rejected=rejected, mappings=mappings, warnings=warnings)
+
+
+def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
+    """Turn the record numbers of CSV rejects into physical line numbers, and finish the duplicate reasons.
+
+    DuckDB numbers records; blank lines and quoted line breaks make lines and records differ, so the few
+    rejected lines are looked up by reading the file up to the last of them.
+    """
+    for source in sources:
+        if source.format != "csv":
+            continue
+        wanted = [
+            r[0]
+            for r in con.execute(
+                "SELECT line FROM rejects WHERE file = ? AND column_name IS NOT NULL "
+                "UNION SELECT ref_line FROM rejects WHERE ref_file = ? AND ref_line IS NOT NULL",
+                [source.label, source.label],
+            ).fetchall()
+        ]
+        if not wanted:
+            continue
+        mapping = physical_lines(source, wanted)
+        frame = pd.DataFrame({"record_line": list(mapping), "physical": list(mapping.values())})
+        con.register("line_map", frame)
+        con.execute(
+            "UPDATE rejects SET line = m.physical FROM line_map m "
+            "WHERE rejects.file = ? AND rejects.column_name IS NOT NULL AND rejects.line = m.record_line",
+            [source.label],
+        )
+        con.execute(
+            "UPDATE rejects SET ref_line = m.physical FROM line_map m "
+            "WHERE rejects.ref_file = ? AND rejects.ref_line = m.record_line",
+            [source.label],
+        )
+        con.unregister("line_map")
+    con.execute(
+        "UPDATE rejects SET reason = replace(reason, '{ref}', CASE WHEN ref_file = file THEN 'line ' || ref_line "
+        "ELSE ref_file || ' line ' || ref_line END) WHERE ref_line IS NOT NULL"
+    )
+    con.execute("ALTER TABLE rejects DROP COLUMN ref_file")
+    con.execute("ALTER TABLE rejects DROP COLUMN ref_line")
 
 
 def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], typed: list[str]) -> None:
@@ -353,12 +431,13 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], ty
     con.unregister("reasons_in")
     con.execute(
         "CREATE OR REPLACE TABLE rejects (file VARCHAR, line BIGINT, column_name VARCHAR, reason VARCHAR, "
-        "value VARCHAR)"
+        "value VARCHAR, ref_file VARCHAR, ref_line BIGINT)"
     )
     for n, m in enumerate(mappings):
         for line, reason, text in m.source.parser_rejects:
             con.execute(
-                "INSERT INTO rejects VALUES (?, ?, NULL, ?, left(?, 200))", [m.source.label, line, reason, text]
+                "INSERT INTO rejects VALUES (?, ?, NULL, ?, left(?, 200), NULL, NULL)",
+                [m.source.label, line, reason, text],
             )
         raw_cases = " ".join(f"WHEN '{c}' THEN r.c{i}" for c, i in m.columns.items())
         raw_cases += f" WHEN '_extra' THEN r.c{len(m.source.headers)}"
@@ -367,7 +446,7 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], ty
             INSERT INTO rejects
             SELECT l.file, b._line, l.header,
                    CASE WHEN b.missing THEN rs.missing_reason ELSE rs.bad_reason END,
-                   left(CASE b.canonical {raw_cases} END, 200)
+                   left(CASE b.canonical {raw_cases} END, 200), NULL, NULL
             FROM (
                 SELECT _line, ltrim(e, '!') AS canonical, starts_with(e, '!') AS missing
                 FROM (SELECT _line, unnest(_bad) AS e FROM {typed[n]} WHERE len(_bad) > 0)
@@ -438,11 +517,12 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
             f"""
             INSERT INTO rejects
             SELECT l.file, r._line, h.header,
-                   CASE WHEN r._same THEN 'duplicate of line ' || r._first_line || ' (same content, ignored)'
-                        ELSE 'duplicate {key} with different content; line ' || r._first_line || ' is kept' END,
-                   r.{key}
+                   CASE WHEN r._same THEN 'duplicate of {{ref}} (same content, ignored)'
+                        ELSE 'duplicate {key} with different content; {{ref}} is kept' END,
+                   r.{key}, f.file, r._first_line
             FROM ranked r
             JOIN (SELECT DISTINCT src, file FROM src_labels) l ON l.src = r._src
+            JOIN (SELECT DISTINCT src, file FROM src_labels) f ON f.src = r._first_src
             LEFT JOIN src_labels h ON h.src = r._src AND h.canonical = '{key}'
             WHERE r._n > 1 AND r._derived = 0
             """

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from analytics.schema import header_key, synonym_index
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 256 * 1024
+csv.field_size_limit(2**31 - 1)  # a 100,000-character cell is legal CSV
 HEADER_SEARCH_ROWS = 30
 # An .xlsx is a zip: refuse one whose content would expand beyond this (zip bombs).
 MAX_XLSX_UNCOMPRESSED = 1_500_000_000
@@ -37,6 +39,10 @@ class Source:
     headers: list[str]
     header_line: int
     decimal_comma: bool = False
+    format: str = "csv"  # csv, xlsx or parquet
+    path: Path | None = None  # CSV only: the original file, its encoding and delimiter, to find physical lines
+    encoding: str = "utf-8"
+    delimiter: str = ","
     parser_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, text)
     rows: int = 0
 
@@ -127,13 +133,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         )
         con.execute(f"DROP TABLE {table}_load")
     except duckdb.Error as exc:
-        raise InputError(f"{name}: cannot be read as CSV ({_first_line(exc)})") from None
+        raise InputError(f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})") from None
     finally:
         if tmp:
             os.unlink(tmp)
-    # Rows the parser rejected shift the line numbers of the rows after them.
-    for line, _kind, _text in rejects:
-        con.execute(f"UPDATE {table} SET _line = _line + 1 WHERE _line >= ?", [line])
     parser_rejects = [(line, _parser_reason(kind), text) for line, kind, text in rejects]
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     del columns
@@ -146,7 +149,34 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         decimal_comma=delimiter == ";",
         parser_rejects=parser_rejects,
         rows=rows,
+        path=path,
+        encoding=encoding,
+        delimiter=delimiter,
     )
+
+
+def physical_lines(source: Source, record_lines: list[int]) -> dict[int, int]:
+    """Map record-based line numbers (header line + 1 + record index, as stored in _line) to the physical
+    line where each record starts, reading the file only up to the last one asked for."""
+    wanted = set(record_lines)
+    last = max(wanted)
+    skipped = {line for line, _reason, _text in source.parser_rejects}
+    found: dict[int, int] = {}
+    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=source.delimiter)
+        consumed = 0
+        record = source.header_line + 1
+        for row in reader:
+            start = consumed + 1
+            consumed = reader.line_num
+            if consumed <= source.header_line or not row or start in skipped:
+                continue
+            if record in wanted:
+                found[record] = start
+            if record >= last:
+                break
+            record += 1
+    return {line: found.get(line, line) for line in wanted}
 
 
 def _parser_reason(kind: str) -> str:
@@ -220,13 +250,13 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
-        raise InputError(f"{name}: not a readable Excel workbook ({_first_line(exc)})") from None
+        raise InputError(f"{name}: not a readable Excel workbook ({_first_line(exc, path, name)})") from None
     sources = []
     for sheet_name in workbook.sheet_names:
         try:
             rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         except Exception as exc:
-            raise InputError(f"{name} [{sheet_name}]: sheet cannot be read ({_first_line(exc)})") from None
+            raise InputError(f"{name} [{sheet_name}]: sheet cannot be read ({_first_line(exc, path, name)})") from None
         found = _find_header(rows)
         if found is None:
             continue  # a notes or pivot sheet; sheets are recognised by their columns
@@ -246,6 +276,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
                 headers=[str(h) if h is not None else "" for h in header],
                 header_line=position + 1,
                 rows=len(body),
+                format="xlsx",
             )
         )
     if not sources:
@@ -296,7 +327,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: 
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for broken files
-        raise InputError(f"{name}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise InputError(f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})") from None
     headers = list(table.column_names)
     data = {}
     for i, column in enumerate(table.columns):
@@ -305,7 +336,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: 
     data["_line"] = list(range(2, table.num_rows + 2))
     raw = f"raw_{index}"
     _load_arrow(con, raw, data)
-    return Source(file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=table.num_rows)
+    return Source(
+        file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=table.num_rows, format="parquet"
+    )
 
 
 def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict) -> None:
@@ -317,6 +350,11 @@ def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict) -> None:
         con.unregister("arrow_in")
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, path: Path | None = None, name: str = "the file") -> str:
+    """The first line of a library's error, without server paths (they say nothing to the user)."""
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    line = text[0][:300] if text else type(exc).__name__
+    if path is not None:
+        line = line.replace(str(path), name)
+    line = re.sub(r"(/[^\s'\"]+)+", "<file>", line)
+    return line[:200]

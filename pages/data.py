@@ -1,6 +1,8 @@
 """Data: upload an export, check the column mapping and the rejected rows, then explore it."""
 
 import hashlib
+import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -27,8 +29,10 @@ st.caption(
     f"loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC · {counts['subscriptions']:,} subscriptions, "
     f"{counts['partners']:,} partners, {counts['customers']:,} customers, {counts['rejected']:,} rows rejected"
 )
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"), icon=":material/check_circle:")
 if state.is_private() and st.button("Back to the published data", icon=":material/undo:"):
-    st.session_state.pop("private_version", None)
+    st.session_state.pop("private_dataset", None)
     st.rerun()
 
 st.subheader("Upload an export")
@@ -41,6 +45,23 @@ st.markdown(
 uploads = st.file_uploader(
     "Export files", type=["csv", "txt", "tsv", "xlsx", "parquet"], accept_multiple_files=True, key="uploads"
 )
+
+
+def publish_key() -> str:
+    """The operator's publish key: RADAR_PUBLISH_KEY, else `publish_key` in Streamlit secrets; empty = open."""
+    key = os.environ.get("RADAR_PUBLISH_KEY", "")
+    if not key:
+        try:
+            key = str(st.secrets.get("publish_key", ""))
+        except Exception:  # no secrets file on this server
+            key = ""
+    return key
+
+
+def reset_filters() -> None:
+    st.session_state["_filters"] = {"country": [], "segment": [], "partner": ""}
+    for name in ("w_country", "w_segment", "w_partner"):
+        st.session_state.pop(name, None)
 
 
 def stage(files, overrides: Overrides):
@@ -71,6 +92,7 @@ if uploads:
             status.update(label="Validated" if staged else "Refused", state="complete" if staged else "error")
         st.session_state["staged_key"] = key
         st.session_state["staged"] = (staged, error)
+        st.session_state["staged_sources"] = [(u.name, u.size) for u in uploads]
     staged, error = st.session_state["staged"]
     if error:
         st.error(f"The upload was refused and nothing changed: {error}", icon=":material/block:")
@@ -123,13 +145,64 @@ if uploads:
                 on_click="ignore",
                 key="rejects_all",
             )
-        if st.button("Explore this data (only you see it)", type="primary", icon=":material/visibility:"):
-            state.register(staged)
-            st.session_state["private_version"] = staged.version
-            st.session_state["_filters"] = {"country": [], "segment": [], "partner": ""}
-            for k in ("w_country", "w_segment", "w_partner"):
-                st.session_state.pop(k, None)
-            st.rerun()
+        publish_col, explore_col = st.columns(2)
+        with publish_col:
+            needed = publish_key()
+            entered = st.text_input("Publish key", type="password", key="publish_key_input") if needed else ""
+            if not needed:
+                st.caption("No publish key is set on this server: anyone with the link can publish.")
+            if st.button("Publish for everyone", type="primary", icon=":material/publish:"):
+                if needed and not secrets.compare_digest(entered.encode(), needed.encode()):
+                    st.error("Wrong publish key; nothing was published.")
+                else:
+                    snapshot_id = state.store().publish(staged, st.session_state["staged_sources"])
+                    st.session_state.pop("private_dataset", None)
+                    reset_filters()
+                    st.session_state["flash"] = f"Published snapshot {snapshot_id}; every user now sees it."
+                    st.rerun()
+        with explore_col:
+            if st.button("Explore privately (only you see it)", icon=":material/visibility:"):
+                st.session_state["private_dataset"] = staged
+                reset_filters()
+                st.session_state["flash"] = "You are now exploring your upload; nobody else sees it."
+                st.rerun()
+
+st.subheader("Published snapshots")
+history = state.store().list()
+if not history:
+    st.caption("Nothing published yet: everyone sees the bundled sample.")
+else:
+    frame = pd.DataFrame([h.to_json() for h in history])
+    frame["subscriptions"] = frame["rows"].map(lambda r: r.get("subscriptions", 0))
+    frame["partners"] = frame["rows"].map(lambda r: r.get("partners", 0))
+    frame["created"] = pd.to_datetime(frame["created"])
+    st.dataframe(
+        frame[["current", "id", "created", "label", "subscriptions", "partners", "rejected", "published_by"]],
+        hide_index=True,
+        column_config={
+            "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "current": st.column_config.CheckboxColumn(),
+        },
+    )
+    others = [h.id for h in history if not h.current]
+    if others:
+        chosen = st.selectbox("Snapshot", others, key="history_choice")
+        needed = publish_key()
+        entered = st.text_input("Publish key", type="password", key="rollback_key") if needed else ""
+        make_current, delete = st.columns(2)
+        allowed = not needed or secrets.compare_digest(entered.encode(), needed.encode())
+        if make_current.button("Make current (roll back)", icon=":material/history:"):
+            if allowed:
+                state.store().rollback(chosen)
+                st.session_state["flash"] = f"Snapshot {chosen} is current again."
+                st.rerun()
+            st.error("Wrong publish key; nothing changed.")
+        if delete.button("Delete from history", icon=":material/delete:"):
+            if allowed:
+                state.store().delete(chosen)
+                st.session_state["flash"] = f"Snapshot {chosen} deleted."
+                st.rerun()
+            st.error("Wrong publish key; nothing changed.")
 
 st.subheader("Templates and sample data")
 cols = st.columns(4)

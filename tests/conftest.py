@@ -18,3 +18,18 @@ def sample_summary():
 
     dataset = load_files(SAMPLE)
     return {"all": summary(dataset, Filters()), "DE": summary(dataset, Filters(countries=("DE",)))}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_store(tmp_path_factory):
+    """Tests never touch data/store: every test process gets its own empty snapshot store by default."""
+    import os
+
+    path = tmp_path_factory.mktemp("store")
+    previous = os.environ.get("RADAR_STORE")
+    os.environ["RADAR_STORE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("RADAR_STORE", None)
+    else:
+        os.environ["RADAR_STORE"] = previous

@@ -64,6 +64,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analytics.dataset import load_files, summary
@@ -614,8 +615,8 @@ def test_migration_progress_is_nce_seats_over_nce_and_in_scope_seats(dataset):
     assert progress[None] == 12 / (12 + 147)  # S10: 12 NCE seats; 147 in-scope seats
     assert progress["DE"] == 12 / (12 + 63)
     # Migration progress is defined "when program = nce rows exist"; AT and CH have none.
-    assert progress["AT"] is None
-    assert progress["CH"] is None
+    assert pd.isna(progress["AT"])  # NULL in SQL, NaN in the DataFrame
+    assert pd.isna(progress["CH"])
 
 
 # ---------------------------------------------------------------- command line

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
@@ -14,11 +14,12 @@ from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import load_programme
 from analytics.schema import country_name
+from analytics.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILES = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
-MAX_PRIVATE_DATASETS = 8
 _frame = threading.local()
+log = logging.getLogger("radar")
 
 
 # ---------------------------------------------------------------- the frame guard (see NOTES.md)
@@ -49,61 +50,74 @@ def ensure_frame() -> None:
 # ---------------------------------------------------------------- datasets
 
 
-@st.cache_resource(show_spinner=False)
-def _registry() -> OrderedDict[str, Dataset]:
-    return OrderedDict()
-
-
 @st.cache_resource(show_spinner="Loading the sample data…")
 def sample_dataset() -> Dataset:
-    dataset = load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
-    register(dataset)
-    return dataset
+    return load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
 
 
-def register(dataset: Dataset) -> None:
-    registry = _registry()
-    registry[dataset.version] = dataset
-    registry.move_to_end(dataset.version)
-    while len(registry) > MAX_PRIVATE_DATASETS + 1:
-        registry.popitem(last=False)
+@st.cache_resource(show_spinner="Loading the published snapshot…", max_entries=6)
+def snapshot_dataset(store_path: str, snapshot_id: str) -> Dataset:
+    """A published snapshot, loaded once per process and shared by every session (read through cursors)."""
+    return Store(store_path).load(snapshot_id, load_programme())
+
+
+def store() -> Store:
+    return Store()
+
+
+def published() -> Dataset:
+    """The current published snapshot; the bundled sample when the store has none.
+
+    The pointer file is read on every run, so each session sees a new publish on its next interaction.
+    """
+    current_store = store()
+    snapshot_id = current_store.current_id()
+    if snapshot_id is None:
+        return sample_dataset()
+    try:
+        return snapshot_dataset(str(current_store.path), snapshot_id)
+    except Exception:  # a damaged snapshot must not take the dashboard down
+        log.exception("cannot load snapshot %s", snapshot_id)
+        st.toast("The published snapshot could not be loaded; showing the bundled sample.", icon=":material/error:")
+        return sample_dataset()
 
 
 def current() -> Dataset:
-    """The dataset this session shows: its private upload if it loaded one, else the published one."""
-    version = st.session_state.get("private_version")
-    if version and version in _registry():
-        return _registry()[version]
-    return sample_dataset()
+    """The dataset this session shows: its private upload if it chose one, else the published one."""
+    private = st.session_state.get("private_dataset")
+    return private if private is not None else published()
 
 
 def is_private() -> bool:
-    version = st.session_state.get("private_version")
-    return bool(version and version in _registry())
+    return st.session_state.get("private_dataset") is not None
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _query(name: str, version: str, countries: tuple, segments: tuple, partner: str, extra: tuple) -> pd.DataFrame:
-    dataset = _registry()[version]
+def _query(
+    _dataset: Dataset, name: str, version: str, countries: tuple, segments: tuple, partner: str, extra: tuple
+) -> pd.DataFrame:
+    # Keyed by the dataset version (snapshot id or content hash) and the filters; the dataset itself is not hashed.
     function = getattr(metrics, name)
-    return function(dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
+    return function(_dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
 
 
 def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
     """A metric of analytics.metrics for the current dataset, cached by dataset version and filters."""
     dataset = current()
     filters = filters if filters is not None else get_filters()
-    return _query(name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items()))
+    return _query(
+        dataset, name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items())
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _countries(version: str) -> pd.DataFrame:
-    return metrics.countries(_registry()[version].cursor())
+def _countries(_dataset: Dataset, version: str) -> pd.DataFrame:
+    return metrics.countries(_dataset.cursor())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _segments(version: str) -> list[str]:
-    return metrics.segments(_registry()[version].cursor())
+def _segments(_dataset: Dataset, version: str) -> list[str]:
+    return metrics.segments(_dataset.cursor())
 
 
 # ---------------------------------------------------------------- filters (URL <-> session <-> widgets)
@@ -134,13 +148,13 @@ def sidebar() -> Filters:
     """The filters every page shares; their state lives in the session and is mirrored to the URL."""
     dataset = current()
     state = st.session_state.setdefault("_filters", _from_url())
-    countries = _countries(dataset.version)
+    countries = _countries(dataset, dataset.version)
     options = list(countries["country"])
     # Keep values from a bookmark even when the current data lacks them, so the view says "no data".
     for code in state["country"]:
         if code not in options:
             options.append(code)
-    segments = _segments(dataset.version)
+    segments = _segments(dataset, dataset.version)
     for segment in state["segment"]:
         if segment not in segments:
             segments.append(segment)
@@ -178,14 +192,30 @@ def sidebar() -> Filters:
             f"readiness deadline **{programme.readiness_deadline:%d %b %Y}**"
         )
         counts = dataset.result.accepted
-        origin = "your private upload (only you see it)" if is_private() else "published"
+        if is_private():
+            origin = "your private upload (only you see it)"
+        elif dataset.snapshot:
+            origin = f"published snapshot `{dataset.snapshot}`" + (
+                f" by {dataset.published_by}" if dataset.published_by else ""
+            )
+        else:
+            origin = "bundled sample (nothing published yet)"
         st.caption(
             f"**Data:** {dataset.label} — {origin}  \n"
             f"{counts['subscriptions']:,} subscriptions · {counts['partners']:,} partners · "
             f"{counts['customers']:,} customers · {dataset.result.rejected:,} rows rejected  \n"
-            f"Loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC · version `{dataset.version[:8]}`"
+            f"{'Published' if dataset.snapshot else 'Loaded'} {dataset.loaded_at:%Y-%m-%d %H:%M} UTC"
         )
+    _announce_new_snapshot(dataset)
     return get_filters()
+
+
+def _announce_new_snapshot(dataset: Dataset) -> None:
+    """Tell a session when the published data changed under it since its last interaction."""
+    seen = st.session_state.get("seen_version")
+    if seen is not None and seen != dataset.version and not is_private():
+        st.toast(f"New data published: {dataset.label} ({dataset.snapshot or 'sample'})", icon=":material/sync:")
+    st.session_state["seen_version"] = dataset.version
 
 
 def _sync_url(state: dict) -> None:

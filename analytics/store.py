@@ -1,0 +1,270 @@
+"""The snapshot store: published datasets as Parquet with a manifest, and one pointer file naming the current one.
+
+Layout under the store folder (default `data/store/`, `RADAR_STORE` overrides it)::
+
+    snapshots/<id>/{subscriptions,partners,customers,rejects}.parquet, manifest.json
+    staging/<id>.<random>/   a snapshot being written; moved into snapshots/ only when complete
+    CURRENT                  the id of the current snapshot, replaced atomically (os.replace)
+
+A publish writes everything into staging/, fsyncs, renames the folder into snapshots/ (atomic on one file
+system) and only then replaces CURRENT. A crash at any point leaves the previous snapshot current and intact;
+a half-written snapshot stays in staging/, which is never listed and is swept on the next publish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import getpass
+import json
+import os
+import re
+import secrets
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from analytics.dataset import Dataset, connect
+from analytics.errors import InputError
+from analytics.facts import build_facts
+from analytics.ingest import IngestResult
+from analytics.programme import Programme, load_programme
+
+TABLES = ("subscriptions", "partners", "customers", "rejects")
+ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
+DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
+
+
+def store_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get("RADAR_STORE") or DEFAULT_STORE)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    created: str
+    manifest: dict
+    current: bool
+
+    def rows(self) -> dict[str, int]:
+        return dict(self.manifest.get("rows", {}))
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "current": self.current,
+            "rows": self.rows(),
+            "rejected": self.manifest.get("rejected", 0),
+            "sources": self.manifest.get("sources", []),
+            "published_by": self.manifest.get("published_by"),
+            "label": self.manifest.get("label"),
+        }
+
+
+class Store:
+    """A folder of snapshots; every method is safe against a concurrent publisher in another process."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = store_path(path)
+        self.snapshots = self.path / "snapshots"
+        self.staging = self.path / "staging"
+        self.pointer = self.path / "CURRENT"
+
+    # ------------------------------------------------------------ reading
+
+    def current_id(self) -> str | None:
+        """The current snapshot's id, or None for an empty store (or a pointer to a snapshot that is gone)."""
+        try:
+            text = self.pointer.read_text(encoding="ascii").strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        if not ID_PATTERN.match(text) or not (self.snapshots / text / "manifest.json").is_file():
+            return None
+        return text
+
+    def list(self) -> list[Snapshot]:
+        """Complete snapshots (those with a manifest), newest first."""
+        current = self.current_id()
+        found = []
+        if not self.snapshots.is_dir():
+            return found
+        for folder in self.snapshots.iterdir():
+            manifest_file = folder / "manifest.json"
+            if not ID_PATTERN.match(folder.name) or not manifest_file.is_file():
+                continue
+            try:
+                manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            found.append(Snapshot(folder.name, manifest.get("created", ""), manifest, folder.name == current))
+        return sorted(found, key=lambda s: s.id, reverse=True)
+
+    def get(self, snapshot_id: str) -> Snapshot:
+        for snapshot in self.list():
+            if snapshot.id == snapshot_id:
+                return snapshot
+        raise InputError(f"no snapshot with id {snapshot_id!r} (see `python -m analytics snapshots`)")
+
+    def load(self, snapshot_id: str, programme: Programme | None = None) -> Dataset:
+        """A Dataset of one snapshot, with its facts derived for `programme`."""
+        snapshot = self.get(snapshot_id)
+        folder = self.snapshots / snapshot_id
+        con = connect()
+        for table in TABLES:
+            arrow = pq.read_table(folder / f"{table}.parquet")
+            con.register("arrow_in", arrow)
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_in")
+            con.unregister("arrow_in")
+        programme = programme or load_programme()
+        build_facts(con, programme)
+        manifest = snapshot.manifest
+        result = IngestResult(
+            accepted={t: int(manifest["rows"].get(t, 0)) for t in TABLES[:3]},
+            rejected=int(manifest.get("rejected", 0)),
+            mappings=[],
+            warnings=list(manifest.get("warnings", [])),
+            mapping_rows=list(manifest.get("mapping", [])),
+        )
+        created = dt.datetime.fromisoformat(manifest["created"])
+        label = manifest.get("label") or ", ".join(s["name"] for s in manifest.get("sources", []))
+        return Dataset(
+            con=con,
+            programme=programme,
+            result=result,
+            version=snapshot_id,
+            label=label,
+            loaded_at=created,
+            snapshot=snapshot_id,
+            published_by=manifest.get("published_by"),
+        )
+
+    # ------------------------------------------------------------ writing
+
+    @contextmanager
+    def _lock(self):
+        """One publisher or rollback at a time across processes (an flock on store/.lock)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def publish(
+        self,
+        dataset: Dataset,
+        sources: list[tuple[str, int]],
+        published_by: str | None = None,
+        *,
+        make_current: bool = True,
+        _crash_before_switch: bool = False,
+    ) -> str:
+        """Write `dataset` as a new snapshot and make it current; returns its id.
+
+        `sources` are (file name, size in bytes) of the upload. `_crash_before_switch` is for tests: it stops
+        after the snapshot is written and before the pointer moves, as a crash there would.
+        """
+        with self._lock():
+            # The whole publish holds the lock, so sweeping staging/ never removes another writer's work.
+            self._sweep_staging()
+            snapshot_id = self._write(dataset, sources, published_by)
+            if _crash_before_switch:
+                raise SystemExit("simulated crash between writing and switching")
+            if make_current:
+                self._switch(snapshot_id)
+        return snapshot_id
+
+    def _write(self, dataset: Dataset, sources: list[tuple[str, int]], published_by: str | None) -> str:
+        now = dt.datetime.now(dt.UTC)
+        snapshot_id = f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        work = self.staging / f"{snapshot_id}.{secrets.token_hex(4)}"
+        work.mkdir()
+        cur = dataset.cursor()
+        rows = {}
+        for table in TABLES:
+            arrow = cur.sql(f"SELECT * FROM {table}").to_arrow_table()
+            rows[table] = arrow.num_rows
+            pq.write_table(arrow, work / f"{table}.parquet", compression="zstd")
+        manifest = {
+            "id": snapshot_id,
+            "created": now.isoformat(),
+            "label": dataset.label,
+            "sources": [{"name": name, "bytes": size} for name, size in sources],
+            "rows": {t: rows[t] for t in TABLES[:3]},
+            "rejected": dataset.result.rejected,
+            "rejected_problems": rows["rejects"],
+            "mapping": dataset.result.mapping_table().to_dict("records"),
+            "warnings": dataset.result.warnings,
+            "published_by": published_by or _who(),
+        }
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(work)
+        os.rename(work, self.snapshots / snapshot_id)
+        _fsync_dir(self.snapshots)
+        return snapshot_id
+
+    def rollback(self, snapshot_id: str) -> None:
+        """Make an earlier snapshot current again."""
+        with self._lock():
+            self.get(snapshot_id)
+            self._switch(snapshot_id)
+
+    def delete(self, snapshot_id: str) -> None:
+        """Remove a snapshot from history; the current one cannot be deleted."""
+        with self._lock():
+            self.get(snapshot_id)
+            if snapshot_id == self.current_id():
+                raise InputError("the current snapshot cannot be deleted; make another one current first")
+            target = self.snapshots / snapshot_id
+            # Move out of snapshots/ first (atomic), so a crash never leaves a listed half-deleted snapshot.
+            trash = self.staging / f"deleted-{snapshot_id}.{secrets.token_hex(4)}"
+            self.staging.mkdir(parents=True, exist_ok=True)
+            os.rename(target, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def _switch(self, snapshot_id: str) -> None:
+        tmp = self.path / f".CURRENT.{secrets.token_hex(4)}"
+        with open(tmp, "w", encoding="ascii") as handle:
+            handle.write(snapshot_id + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.pointer)
+        _fsync_dir(self.path)
+
+    def _sweep_staging(self) -> None:
+        """Remove leftovers of crashed publishes (called under the lock, so none is in progress)."""
+        if not self.staging.is_dir():
+            return
+        for leftover in self.staging.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        for tmp in self.path.glob(".CURRENT.*"):
+            tmp.unlink(missing_ok=True)
+
+
+def _who() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return None
+
+
+def _fsync_tree(folder: Path) -> None:
+    for file in folder.iterdir():
+        with open(file, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -13,14 +13,27 @@ from analytics.facts import build_facts
 from analytics.ingest import IngestResult, Overrides, ingest
 from analytics.metrics import Filters, block, headline, projection
 from analytics.programme import Programme, load_programme
+from analytics.settings import settings
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers)."""
+    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers), within the limits."""
+    limits = settings()
     return duckdb.connect(
         ":memory:",
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": limits.memory_limit,
+            "threads": limits.threads,
+        },
     )
+
+
+def harden(con: duckdb.DuckDBPyConnection) -> None:
+    """Before serving queries: no file or network access from SQL, and no setting can be changed back."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 @dataclass
@@ -51,6 +64,7 @@ def load_files(
     con = connect()
     result = ingest(con, pairs, overrides)
     build_facts(con, programme)
+    harden(con)
     digest = hashlib.blake2b(digest_size=8)
     for path, name in pairs:
         digest.update(name.encode())

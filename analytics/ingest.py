@@ -342,6 +342,8 @@ def ingest(
             f"({', '.join(m.source.label + ' looks like ' + m.table for m in mappings)})"
         )
     for m in mappings:
+        if m.table == "subscriptions" and m.source.rows == 0:
+            raise InputError(f"{m.source.label}: has a header but no data rows")
         if m.table == "subscriptions" and "segment" not in m.columns:
             warnings.append(f"{m.source.label}: no segment column, every subscription is taken as commercial")
         missing = [c.name for c in TABLES[m.table] if c.required and c.name not in m.columns]

@@ -19,13 +19,13 @@ import pyarrow as pa
 
 from analytics.errors import InputError
 from analytics.schema import header_key, synonym_index
+from analytics.settings import settings
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 256 * 1024
 csv.field_size_limit(2**31 - 1)  # a 100,000-character cell is legal CSV
 HEADER_SEARCH_ROWS = 30
-# An .xlsx is a zip: refuse one whose content would expand beyond this (zip bombs).
-MAX_XLSX_UNCOMPRESSED = 1_500_000_000
+# An .xlsx is a zip: refuse one that expands more than this ratio (zip bombs); the absolute cap is a setting.
 MAX_XLSX_RATIO = 200
 
 
@@ -62,6 +62,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index
         raise InputError(f"{name}: cannot be opened ({exc.strerror})") from None
     if size == 0:
         raise InputError(f"{name}: the file is empty")
+    limit = settings().max_file_bytes
+    if size > limit:
+        raise InputError(f"{name}: too large ({size / 1e6:,.0f} MB; the limit is {limit / 1e6:,.0f} MB)")
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(con, path, name, first_index)
@@ -245,7 +248,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
             expanded = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError):
         raise InputError(f"{name}: not an Excel workbook (.xlsx files are zip archives; this one is not)") from None
-    if expanded > MAX_XLSX_UNCOMPRESSED or expanded > MAX_XLSX_RATIO * max(path.stat().st_size, 1) + 50_000_000:
+    if expanded > settings().max_xlsx_expanded_bytes or expanded > MAX_XLSX_RATIO * path.stat().st_size + 50_000_000:
         raise InputError(f"{name}: refused, the workbook would expand to {expanded:,} bytes (a zip bomb?)")
     try:
         workbook = CalamineWorkbook.from_path(str(path))

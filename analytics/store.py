@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from analytics.dataset import Dataset, connect
+from analytics.dataset import Dataset, connect, harden
 from analytics.errors import InputError
 from analytics.facts import build_facts
 from analytics.ingest import IngestResult
@@ -121,6 +121,7 @@ class Store:
             con.unregister("arrow_in")
         programme = programme or load_programme()
         build_facts(con, programme)
+        harden(con)
         manifest = snapshot.manifest
         result = IngestResult(
             accepted={t: int(manifest["rows"].get(t, 0)) for t in TABLES[:3]},

@@ -58,6 +58,15 @@ def publish_key() -> str:
     return key
 
 
+def publisher() -> str:
+    """Who publishes: the user a reverse proxy with single sign-on names, else "web"."""
+    headers = st.context.headers
+    for name in ("X-Forwarded-User", "X-Forwarded-Email", "X-Auth-Request-Email", "X-Remote-User"):
+        if headers.get(name):
+            return str(headers[name])[:100]
+    return "web"
+
+
 def reset_filters() -> None:
     st.session_state["_filters"] = {"country": [], "segment": [], "partner": ""}
     for name in ("w_country", "w_segment", "w_partner"):
@@ -155,7 +164,7 @@ if uploads:
                 if needed and not secrets.compare_digest(entered.encode(), needed.encode()):
                     st.error("Wrong publish key; nothing was published.")
                 else:
-                    snapshot_id = state.store().publish(staged, st.session_state["staged_sources"])
+                    snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
                     st.session_state.pop("private_dataset", None)
                     reset_filters()
                     st.session_state["flash"] = f"Published snapshot {snapshot_id}; every user now sees it."

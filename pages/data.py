@@ -1,4 +1,4 @@
-"""Data: upload an export, check the column mapping and the rejected rows, then explore it."""
+"""Data: upload an export, check the mapping and the rejected rows, then publish it or explore it privately."""
 
 import hashlib
 import os
@@ -19,32 +19,8 @@ from analytics.errors import InputError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import COLUMN_KIND, Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
-from ui.widgets import table, template_xlsx  # noqa: E402
-
-st.title("Data")
-dataset = state.current()
-counts = metrics.row_counts(dataset.cursor())
-st.caption(
-    f"Showing **{dataset.label}** ({'your private upload' if state.is_private() else 'published'}), "
-    f"loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC · {counts['subscriptions']:,} subscriptions, "
-    f"{counts['partners']:,} partners, {counts['customers']:,} customers, {counts['rejected']:,} rows rejected"
-)
-if "flash" in st.session_state:
-    st.success(st.session_state.pop("flash"), icon=":material/check_circle:")
-if state.is_private() and st.button("Back to the published data", icon=":material/undo:"):
-    st.session_state.pop("private_dataset", None)
-    st.rerun()
-
-st.subheader("Upload an export")
-st.markdown(
-    "CSV (any delimiter, UTF-8/UTF-16/Windows-1252, German or English dates and numbers), Excel `.xlsx` or Parquet. "
-    "Either one flat file with a row per subscription, or separate files or sheets for subscriptions, partners and "
-    "customers; which is which is recognised from the columns. Column names may be English, German or Partner "
-    "Center names."
-)
-uploads = st.file_uploader(
-    "Export files", type=["csv", "txt", "tsv", "xlsx", "parquet"], accept_multiple_files=True, key="uploads"
-)
+from ui.i18n import fmt_date, fmt_int, t  # noqa: E402
+from ui.widgets import for_download, table, template_xlsx  # noqa: E402
 
 
 def publish_key() -> str:
@@ -56,6 +32,11 @@ def publish_key() -> str:
         except Exception:  # no secrets file on this server
             key = ""
     return key
+
+
+def key_ok(entered: str) -> bool:
+    needed = publish_key()
+    return not needed or secrets.compare_digest(entered.encode(), needed.encode())
 
 
 def publisher() -> str:
@@ -73,16 +54,16 @@ def reset_filters() -> None:
         st.session_state.pop(name, None)
 
 
-def stage(files, overrides: Overrides):
-    """Ingest the uploaded files into a staged dataset (never touches what is shown until loaded)."""
+def stage(files, overrides: Overrides, programme):
+    """Ingest the uploaded files into a staged dataset; what everyone sees is untouched until published."""
     folder = Path(tempfile.mkdtemp(prefix="radar-upload-"))
     pairs = []
-    for i, upload in enumerate(files):
-        path = folder / f"{i}{Path(upload.name).suffix.lower()}"
-        path.write_bytes(upload.getvalue())
-        pairs.append((path, upload.name))
     try:
-        return load_files(pairs, overrides, dataset.programme, label=", ".join(u.name for u in files)), None
+        for i, upload in enumerate(files):
+            path = folder / f"{i}{Path(upload.name).suffix.lower()}"
+            path.write_bytes(upload.getvalue())
+            pairs.append((path, upload.name))
+        return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None
     except InputError as exc:
         return None, str(exc)
     finally:
@@ -91,33 +72,67 @@ def stage(files, overrides: Overrides):
         folder.rmdir()
 
 
+dataset = state.current()
+counts = metrics.row_counts(dataset.cursor())
+st.title(t("data.title"))
+st.caption(
+    t(
+        "data.showing",
+        label=dataset.label,
+        origin=t("data.origin_private") if state.is_private() else t("data.origin_published"),
+        when=f"{fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
+        subscriptions=fmt_int(counts["subscriptions"]),
+        partners=fmt_int(counts["partners"]),
+        customers=fmt_int(counts["customers"]),
+        rejected=fmt_int(counts["rejected"]),
+    )
+)
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"), icon=":material/check_circle:")
+if state.is_private() and st.button(t("data.back"), icon=":material/undo:"):
+    st.session_state.pop("private_dataset", None)
+    st.rerun()
+
+st.subheader(t("data.upload_title"))
+st.markdown(t("data.upload_help"))
+uploads = st.file_uploader(
+    t("data.files"), type=["csv", "txt", "tsv", "xlsx", "parquet"], accept_multiple_files=True, key="uploads"
+)
+
 if uploads:
     signature = hashlib.blake2b(b"".join(u.name.encode() + u.getvalue() for u in uploads), digest_size=8).hexdigest()
     overrides = st.session_state.get("mapping_overrides", {}).get(signature, {})
-    key = (signature, tuple(sorted(overrides.items())))
-    if st.session_state.get("staged_key") != key:
-        with st.status("Reading and validating…", expanded=False) as status:
-            staged, error = stage(uploads, Overrides(columns=dict(overrides)))
-            status.update(label="Validated" if staged else "Refused", state="complete" if staged else "error")
-        st.session_state["staged_key"] = key
-        st.session_state["staged"] = (staged, error)
-        st.session_state["staged_sources"] = [(u.name, u.size) for u in uploads]
+    staged_key = (signature, tuple(sorted(overrides.items())))
+    if st.session_state.get("staged_key") != staged_key:
+        with st.status(t("data.validating"), expanded=False) as status:
+            staged, error = stage(uploads, Overrides(columns=dict(overrides)), dataset.programme)
+            status.update(
+                label=t("data.validated") if staged else t("data.refused_status"),
+                state="complete" if staged else "error",
+            )
+        st.session_state.update(
+            staged_key=staged_key, staged=(staged, error), staged_sources=[(u.name, u.size) for u in uploads]
+        )
     staged, error = st.session_state["staged"]
     if error:
-        st.error(f"The upload was refused and nothing changed: {error}", icon=":material/block:")
+        st.error(t("data.refused", error=error), icon=":material/block:")
     else:
         result = staged.result
-        accepted = result.accepted
         st.success(
-            f"Accepted {accepted['subscriptions']:,} subscriptions, {accepted['partners']:,} partners, "
-            f"{accepted['customers']:,} customers · rejected {result.rejected:,} rows.",
+            t(
+                "data.accepted",
+                subscriptions=fmt_int(result.accepted["subscriptions"]),
+                partners=fmt_int(result.accepted["partners"]),
+                customers=fmt_int(result.accepted["customers"]),
+                rejected=fmt_int(result.rejected),
+            ),
             icon=":material/task_alt:",
         )
         for warning in result.warnings:
             st.warning(warning, icon=":material/info:")
-        if accepted["partners"] == 0:
-            st.warning("No partner data: opt-outs and readiness steps count as not done for every partner.")
-        st.markdown("**Column mapping** — correct a row by choosing another source column, then apply.")
+        if result.accepted["partners"] == 0:
+            st.warning(t("data.no_partners"))
+        st.markdown(t("data.mapping"))
         mapping = result.mapping_table()
         headers = sorted({h for m in result.mappings for h in m.source.headers if h})
         edited = st.data_editor(
@@ -125,61 +140,58 @@ if uploads:
             hide_index=True,
             disabled=["file", "table", "column"],
             key=f"mapping_{signature}",
-            column_config={"source_column": st.column_config.SelectboxColumn("source column", options=headers)},
+            column_config={
+                "file": t("col.file"),
+                "table": t("col.table"),
+                "column": t("col.column"),
+                "source_column": st.column_config.SelectboxColumn(t("col.source_column"), options=headers),
+            },
         )
         extra = st.multiselect(
-            "Map a column that was not recognised",
-            sorted(COLUMN_KIND),
-            key=f"extra_{signature}",
-            help="Pick the canonical column, then choose its source column in the table above after applying.",
+            t("data.extra"), sorted(COLUMN_KIND), key=f"extra_{signature}", help=t("data.extra_help")
         )
-        if st.button("Apply mapping", icon=":material/sync:"):
+        if st.button(t("data.apply"), icon=":material/sync:"):
             chosen = {row.column: row.source_column for row in edited.itertuples() if row.source_column}
-            for name in extra:
-                chosen.setdefault(name, "")
-            st.session_state.setdefault("mapping_overrides", {})[signature] = {k: v for k, v in chosen.items() if v}
+            chosen.update({name: headers[0] for name in extra if name not in chosen and headers})
+            st.session_state.setdefault("mapping_overrides", {})[signature] = chosen
             st.rerun()
         rejects = metrics.rejects(staged.cursor())
         if len(rejects):
-            st.markdown(f"**Rejected rows** ({result.rejected:,} rows, {len(rejects):,} problems)")
-            table(
-                rejects.head(5000),
-                "rejected_rows",
-                caption="First 5,000 problems shown; the download has them all" if len(rejects) > 5000 else None,
-            )
-            st.download_button(
-                "Download all rejected rows (CSV)",
-                to_csv(rejects),
-                "rejected_rows_all.csv",
-                on_click="ignore",
-                key="rejects_all",
-            )
+            st.markdown(t("data.rejects", rows=fmt_int(result.rejected), problems=fmt_int(len(rejects))))
+            table(rejects.head(5000), "rejected_rows", caption=t("data.rejects_first") if len(rejects) > 5000 else None)
+            if len(rejects) > 5000:
+                st.download_button(
+                    t("data.rejects_all"),
+                    to_csv(for_download(rejects)),
+                    "rejected_rows_all.csv",
+                    on_click="ignore",
+                    key="rejects_all",
+                )
         publish_col, explore_col = st.columns(2)
         with publish_col:
             needed = publish_key()
-            entered = st.text_input("Publish key", type="password", key="publish_key_input") if needed else ""
+            entered = st.text_input(t("data.publish_key"), type="password", key="publish_key_input") if needed else ""
             if not needed:
-                st.caption("No publish key is set on this server: anyone with the link can publish.")
-            if st.button("Publish for everyone", type="primary", icon=":material/publish:"):
-                if needed and not secrets.compare_digest(entered.encode(), needed.encode()):
-                    st.error("Wrong publish key; nothing was published.")
-                else:
+                st.caption(t("data.no_key"))
+            if st.button(t("data.publish"), type="primary", icon=":material/publish:"):
+                if key_ok(entered):
                     snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
                     st.session_state.pop("private_dataset", None)
                     reset_filters()
-                    st.session_state["flash"] = f"Published snapshot {snapshot_id}; every user now sees it."
+                    st.session_state["flash"] = t("data.published", id=snapshot_id)
                     st.rerun()
+                st.error(t("data.wrong_key"))
         with explore_col:
-            if st.button("Explore privately (only you see it)", icon=":material/visibility:"):
+            if st.button(t("data.explore"), icon=":material/visibility:"):
                 st.session_state["private_dataset"] = staged
                 reset_filters()
-                st.session_state["flash"] = "You are now exploring your upload; nobody else sees it."
+                st.session_state["flash"] = t("data.exploring")
                 st.rerun()
 
-st.subheader("Published snapshots")
+st.subheader(t("data.history"))
 history = state.store().list()
 if not history:
-    st.caption("Nothing published yet: everyone sees the bundled sample.")
+    st.caption(t("data.nothing_published"))
 else:
     frame = pd.DataFrame([h.to_json() for h in history])
     frame["subscriptions"] = frame["rows"].map(lambda r: r.get("subscriptions", 0))
@@ -189,52 +201,57 @@ else:
         frame[["current", "id", "created", "label", "subscriptions", "partners", "rejected", "published_by"]],
         hide_index=True,
         column_config={
-            "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "current": st.column_config.CheckboxColumn(),
+            "created": st.column_config.DatetimeColumn(t("col.created"), format="YYYY-MM-DD HH:mm"),
+            "current": st.column_config.CheckboxColumn(t("col.current")),
+            "id": t("col.id"),
+            "label": t("col.label"),
+            "subscriptions": t("col.subscriptions"),
+            "partners": t("col.partners"),
+            "rejected": t("col.rejected"),
+            "published_by": t("col.published_by"),
         },
     )
     others = [h.id for h in history if not h.current]
     if others:
-        chosen = st.selectbox("Snapshot", others, key="history_choice")
-        needed = publish_key()
-        entered = st.text_input("Publish key", type="password", key="rollback_key") if needed else ""
+        chosen = st.selectbox(t("data.snapshot"), others, key="history_choice")
+        entered = st.text_input(t("data.publish_key"), type="password", key="rollback_key") if publish_key() else ""
         make_current, delete = st.columns(2)
-        allowed = not needed or secrets.compare_digest(entered.encode(), needed.encode())
-        if make_current.button("Make current (roll back)", icon=":material/history:"):
-            if allowed:
+        if make_current.button(t("data.rollback"), icon=":material/history:"):
+            if key_ok(entered):
                 state.store().rollback(chosen)
-                st.session_state["flash"] = f"Snapshot {chosen} is current again."
+                st.session_state["flash"] = t("data.rolled_back", id=chosen)
                 st.rerun()
-            st.error("Wrong publish key; nothing changed.")
-        if delete.button("Delete from history", icon=":material/delete:"):
-            if allowed:
+            st.error(t("data.wrong_key_nothing"))
+        if delete.button(t("data.delete"), icon=":material/delete:"):
+            if key_ok(entered):
                 state.store().delete(chosen)
-                st.session_state["flash"] = f"Snapshot {chosen} deleted."
+                st.session_state["flash"] = t("data.deleted", id=chosen)
                 st.rerun()
-            st.error("Wrong publish key; nothing changed.")
+            st.error(t("data.wrong_key_nothing"))
 
-st.subheader("Templates and sample data")
-cols = st.columns(4)
-for i, name in enumerate(TABLES):
-    cols[i].download_button(
-        f"{name}.csv template",
-        to_csv(pd.DataFrame(columns=[c.name for c in TABLES[name]])),
-        file_name=f"{name}_template.csv",
-        on_click="ignore",
-        key=f"tpl_{name}",
+st.subheader(t("data.templates"))
+with st.container(horizontal=True):
+    for name in TABLES:
+        st.download_button(
+            t("data.template", table=name),
+            to_csv(pd.DataFrame(columns=[c.name for c in TABLES[name]])),
+            file_name=f"{name}_template.csv",
+            on_click="ignore",
+            key=f"tpl_{name}",
+        )
+    st.download_button(
+        t("data.template_xlsx"), template_xlsx(), file_name="radar_template.xlsx", on_click="ignore", key="tpl_xlsx"
     )
-cols[3].download_button(
-    "Excel template (3 sheets)", template_xlsx(), file_name="radar_template.xlsx", on_click="ignore", key="tpl_xlsx"
-)
-sample = state.ROOT / "data" / "sample" / "nce_sample.xlsx"
-st.download_button(
-    "Sample export (Excel)", sample.read_bytes(), file_name=sample.name, on_click="ignore", key="sample_xlsx"
-)
+    sample = state.ROOT / "data" / "sample" / "nce_sample.xlsx"
+    st.download_button(
+        t("data.sample"), sample.read_bytes(), file_name=sample.name, on_click="ignore", key="sample_xlsx"
+    )
 
-st.subheader("Current data: column mapping and rejected rows")
-st.dataframe(dataset.result.mapping_table(), hide_index=True)
+st.subheader(t("data.current"))
+mapping_now = dataset.result.mapping_table()
+st.dataframe(mapping_now, hide_index=True, column_config={c: t(f"col.{c}") for c in mapping_now.columns})
 current_rejects = metrics.rejects(dataset.cursor(), limit=5000)
 if len(current_rejects):
     table(current_rejects, "current_rejected_rows")
 else:
-    st.caption("No rows were rejected.")
+    st.caption(t("data.no_rejects"))

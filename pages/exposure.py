@@ -7,21 +7,20 @@ from ui import state
 
 state.ensure_frame()
 
-from ui.widgets import COLOURS, DATE, INT, SIDE_LABELS, chart, date_lines, empty, kpi, style, table  # noqa: E402
+from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
+from ui.widgets import COLOURS, chart, date_lines, empty, kpi, side_label, style, table  # noqa: E402
 
 filters = state.get_filters()
 programme = state.current().programme
-st.title("Exposure")
-st.caption(
-    f"Legacy commercial subscriptions by term end against the cutoff of {programme.cutoff:%d %B %Y} "
-    f"· showing {state.describe(filters)}"
-)
+cutoff = fmt_long_date(programme.cutoff)
+st.title(t("exposure.title"))
+st.caption(t("exposure.caption", cutoff=cutoff, showing=state.describe(filters)))
 
 head = state.query("headline", filters)
-if head.empty or int(head.iloc[0]["subscriptions_in_scope"]) + int(head.iloc[0]["subscriptions_exempt"]) == 0:
-    empty("No subscriptions match this selection. Widen the country, segment or partner filter in the sidebar.")
-    st.stop()
 row = head.iloc[0]
+if int(row["subscriptions_in_scope"]) + int(row["subscriptions_exempt"]) == 0:
+    empty(t("exposure.empty"))
+    st.stop()
 base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
 
 
@@ -32,64 +31,83 @@ def total(key):
 cols = st.columns(6)
 kpi(
     cols[0],
-    "Subscriptions in scope",
+    t("exposure.in_scope"),
     row["subscriptions_in_scope"],
     total("subscriptions_in_scope"),
-    help="Active legacy subscriptions of non-exempt segments with a term end.",
+    help=t("exposure.in_scope_help"),
 )
-kpi(cols[1], "Seats in scope", row["seats_in_scope"], total("seats_in_scope"))
+kpi(cols[1], t("exposure.seats_in_scope"), row["seats_in_scope"], total("seats_in_scope"))
 kpi(
     cols[2],
-    "Before cutoff",
+    t("exposure.before"),
     row["before_subscriptions"],
     total("before_subscriptions"),
-    help=f"Term ends before {programme.cutoff:%d %b %Y}: renewed on legacy terms if auto-renew is on.",
+    help=t("exposure.before_help", cutoff=cutoff),
 )
 kpi(
     cols[3],
-    "After cutoff",
+    t("exposure.after"),
     row["after_subscriptions"],
     total("after_subscriptions"),
-    help=f"Term ends on or after {programme.cutoff:%d %b %Y}: migrated to NCE unless the partner opted out.",
+    help=t("exposure.after_help", cutoff=cutoff),
 )
 kpi(
     cols[4],
-    "Lapse risk",
+    t("exposure.lapse"),
     row["lapse_risk_subscriptions"],
     total("lapse_risk_subscriptions"),
-    help="Before the cutoff with auto-renew off: lapses silently, nobody is notified.",
+    help=t("exposure.lapse_help"),
 )
 kpi(
     cols[5],
-    "Exempt",
+    t("exposure.exempt"),
     row["subscriptions_exempt"],
     total("subscriptions_exempt"),
-    help=f"Segments that keep legacy CSP: {', '.join(programme.exempt_segments)}.",
+    help=t("exposure.exempt_help", segments=", ".join(t(f"segment.{s}") for s in programme.exempt_segments)),
 )
 st.caption(
-    f"After-cutoff seats: **{int(row['after_seats']):,}** · lapse-risk seats: "
-    f"**{int(row['lapse_risk_seats']):,}** · no term end (usage based): {int(row['subscriptions_no_term_end']):,}"
-    f" · suspended or deleted: {int(row['subscriptions_inactive']):,} (counted apart)"
+    t(
+        "exposure.facts",
+        after=fmt_int(row["after_seats"]),
+        lapse=fmt_int(row["lapse_risk_seats"]),
+        no_term=fmt_int(row["subscriptions_no_term_end"]),
+        inactive=fmt_int(row["subscriptions_inactive"]),
+    )
 )
 
-grain = st.segmented_control("Expirations per", ["month", "week"], default="month", key="grain") or "month"
-measure = st.segmented_control("Measure", ["seats", "subscriptions"], default="seats", key="measure") or "seats"
+grains = {"month": t("exposure.grain_month"), "week": t("exposure.grain_week")}
+measures = {"seats": t("col.seats"), "subscriptions": t("col.subscriptions")}
+controls = st.columns([1, 1, 3])
+grain = (
+    controls[0].segmented_control(
+        t("exposure.grain"), list(grains), format_func=grains.get, default="month", key="grain"
+    )
+    or "month"
+)
+measure = (
+    controls[1].segmented_control(
+        t("exposure.measure"), list(measures), format_func=measures.get, default="seats", key="measure"
+    )
+    or "seats"
+)
 exp = state.query("expirations", filters, grain=grain)
 fig = go.Figure()
 for side in ("before", "after"):
     part = exp[exp["side"] == side]
+    hover = t("exposure.hover_expirations", subs="%{customdata[0]:,}", seats="%{customdata[1]:,}")
     fig.add_bar(
         x=part["period"],
         y=part[measure],
-        name=SIDE_LABELS[side],
+        name=side_label(side),
         marker_color=COLOURS[side],
         customdata=part[["subscriptions", "seats"]],
-        hovertemplate="%{customdata[0]:,} subscriptions · %{customdata[1]:,} seats<extra>%{fullData.name}</extra>",
+        hovertemplate=hover + "<extra>%{fullData.name}</extra>",
     )
 fig.update_layout(barmode="stack")
-chart(date_lines(style(fig, f"In-scope {measure} by term end ({grain})", y_title=measure), programme), "exp_chart")
-with st.expander("Table: expirations", expanded=False):
-    table(exp, "expirations", column_config={"period": DATE, "subscriptions": INT, "seats": INT})
+title = t("exposure.chart_expirations", measure=measures[measure], grain=grains[grain])
+chart(date_lines(style(fig, title, y_title=measures[measure]), programme), "exp_chart")
+with st.expander(t("exposure.table_expirations"), expanded=False):
+    table(exp.assign(side=exp["side"].map(side_label)), "expirations")
 
 left, right = st.columns(2)
 with left:
@@ -101,7 +119,7 @@ with left:
         fig.add_bar(
             y=by_country["country"],
             x=by_country[f"{side}_{measure}"],
-            name=SIDE_LABELS[side],
+            name=side_label(side),
             orientation="h",
             marker_color=COLOURS[side],
             hovertemplate="%{y}: %{x:,}<extra>%{fullData.name}</extra>",
@@ -109,13 +127,14 @@ with left:
     fig.update_layout(barmode="stack", hovermode="y unified")
     fig.update_yaxes(autorange="reversed")
     chart(
-        style(fig, f"Before/after cutoff by country ({measure})", height=max(300, 28 * len(by_country) + 120)),
+        style(fig, t("exposure.chart_country", measure=measures[measure]), height=max(300, 28 * len(by_country) + 120)),
         "country_chart",
     )
-    table(by_country, "exposure_by_country", column_config={c: INT for c in by_country.columns if c != "country"})
+    table(by_country, "exposure_by_country")
 with right:
     partners = state.query("exposed_partners", filters)
     top = partners.head(15)
+    hover = t("exposure.hover_partner", seats="%{x:,}", subs="%{customdata[1]:,}")
     fig = go.Figure(
         go.Bar(
             y=top["partner_name"],
@@ -123,29 +142,24 @@ with right:
             orientation="h",
             marker_color=COLOURS["after"],
             customdata=top[["partner_id", "after_subscriptions", "countries"]],
-            hovertemplate="%{y} (%{customdata[0]}, %{customdata[2]})<br>%{x:,} seats · "
-            "%{customdata[1]:,} subscriptions after cutoff<extra></extra>",
+            hovertemplate="%{y} (%{customdata[0]}, %{customdata[2]})<br>" + hover + "<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(hovermode="closest")
-    chart(style(fig, "Top partners by after-cutoff seats", height=max(300, 28 * len(top) + 120)), "partner_chart")
-    cols_shown = [
-        "partner_id",
-        "partner_name",
-        "countries",
-        "after_subscriptions",
-        "after_seats",
-        "before_subscriptions",
-        "lapse_risk_subscriptions",
-        "first_after_cutoff_end",
-        "opted_out",
-        "fully_ready",
+    chart(style(fig, t("exposure.chart_partners"), height=max(300, 28 * len(top) + 120)), "partner_chart")
+    shown = partners[
+        [
+            "partner_id",
+            "partner_name",
+            "countries",
+            "after_subscriptions",
+            "after_seats",
+            "before_subscriptions",
+            "lapse_risk_subscriptions",
+            "first_after_cutoff_end",
+            "opted_out",
+            "fully_ready",
+        ]
     ]
-    table(
-        partners[cols_shown],
-        "exposed_partners",
-        height=360,
-        column_config={"after_seats": INT, "after_subscriptions": INT, "first_after_cutoff_end": DATE},
-        caption=f"{len(partners):,} exposed partners",
-    )
+    table(shown, "exposed_partners", height=360, caption=t("exposure.partners_count", count=fmt_int(len(partners))))

@@ -7,21 +7,20 @@ from ui import state
 
 state.ensure_frame()
 
-from ui.widgets import COLOURS, DATE, INT, PCT, chart, date_lines, empty, kpi, style, table  # noqa: E402
+from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
+from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table  # noqa: E402
 
 filters = state.get_filters()
 programme = state.current().programme
-st.title("Opt-outs")
-st.caption(
-    f"Opt-out forms of exposed partners; on time if received on or before "
-    f"{programme.opt_out_deadline:%d %B %Y} · showing {state.describe(filters)}"
-)
+deadline = fmt_long_date(programme.opt_out_deadline)
+st.title(t("opt_outs.title"))
+st.caption(t("opt_outs.caption", deadline=deadline, showing=state.describe(filters)))
 
 head = state.query("headline", filters)
-if head.empty or int(head.iloc[0]["partners_exposed"]) == 0:
-    empty("No exposed partners (none with a subscription ending on or after the cutoff) in this selection.")
-    st.stop()
 row = head.iloc[0]
+if int(row["partners_exposed"]) == 0:
+    empty(t("opt_outs.empty"))
+    st.stop()
 base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
 
 
@@ -30,23 +29,23 @@ def total(key):
 
 
 cols = st.columns(5)
-kpi(cols[0], "Exposed partners", row["partners_exposed"], total("partners_exposed"))
-kpi(cols[1], "Opted out", row["partners_opted_out"], total("partners_opted_out"))
-kpi(cols[2], "Opt-out rate (partners)", row["opt_out_rate"], total("opt_out_rate"), pct=True)
+kpi(cols[0], t("opt_outs.exposed"), row["partners_exposed"], total("partners_exposed"))
+kpi(cols[1], t("opt_outs.opted_out"), row["partners_opted_out"], total("partners_opted_out"))
+kpi(cols[2], t("opt_outs.rate"), row["opt_out_rate"], total("opt_out_rate"), pct=True)
 kpi(
     cols[3],
-    "Opt-out rate (seats)",
+    t("opt_outs.seat_rate"),
     row["opt_out_seat_rate"],
     total("opt_out_seat_rate"),
     pct=True,
-    help="After-cutoff seats of opted-out partners ÷ all after-cutoff seats.",
+    help=t("opt_outs.seat_rate_help"),
 )
 kpi(
     cols[4],
-    "Late opt-outs",
+    t("opt_outs.late"),
     row["late_opt_outs"],
     total("late_opt_outs"),
-    help=f"Received after the deadline of {programme.opt_out_deadline:%d %b %Y}.",
+    help=t("opt_outs.late_help", deadline=deadline),
 )
 
 by_country = head[head["country"].notna()][
@@ -67,55 +66,52 @@ with left:
     fig.add_bar(
         x=by_country["country"],
         y=by_country["opt_out_rate"],
-        name="Share of partners",
+        name=t("opt_outs.share_partners"),
         marker_color=COLOURS["opted_out"],
-        hovertemplate="%{x}: %{y:.1%} of exposed partners<extra></extra>",
+        hovertemplate="%{x}: %{y:.1%} " + t("opt_outs.hover_share_partners") + "<extra></extra>",
     )
     fig.add_bar(
         x=by_country["country"],
         y=by_country["opt_out_seat_rate"],
-        name="Share of after-cutoff seats",
+        name=t("opt_outs.share_seats"),
         marker_color="#D4A6C8",
-        hovertemplate="%{x}: %{y:.1%} of after-cutoff seats<extra></extra>",
+        hovertemplate="%{x}: %{y:.1%} " + t("opt_outs.hover_share_seats") + "<extra></extra>",
     )
     fig.update_yaxes(tickformat=".0%")
-    chart(style(fig, "Opt-out rate by country"), "rate_chart")
-    table(
-        by_country,
-        "opt_outs_by_country",
-        column_config={"opt_out_rate": PCT, "opt_out_seat_rate": PCT, "after_seats": INT, "opted_out_seats": INT},
-    )
+    chart(style(fig, t("opt_outs.chart_rate")), "rate_chart")
+    table(by_country, "opt_outs_by_country")
 with right:
     timeline = state.query("opt_outs_over_time", filters)
     if timeline.empty:
-        empty("No dated opt-outs in this selection.")
+        empty(t("opt_outs.no_dates"))
     else:
+        day = "%{x|" + plotly_date_format() + "}"
         fig = go.Figure()
         fig.add_scatter(
             x=timeline["opt_out_date"],
             y=timeline["cumulative"],
             mode="lines+markers",
             line_shape="hv",
-            name="Opt-outs received (running total)",
+            name=t("opt_outs.running_total"),
             marker_color=COLOURS["opted_out"],
-            hovertemplate="%{x|%d %b %Y}: %{y:,} in total<extra></extra>",
+            hovertemplate=day + ": %{y:,} " + t("opt_outs.hover_total") + "<extra></extra>",
         )
         late = timeline[timeline["late"]]
         fig.add_scatter(
             x=late["opt_out_date"],
             y=late["cumulative"],
             mode="markers",
-            name="Late",
+            name=t("opt_outs.late_marker"),
             marker={"color": COLOURS["late"], "size": 11, "symbol": "x"},
-            hovertemplate="%{x|%d %b %Y}: late<extra></extra>",
+            hovertemplate=day + ": " + t("opt_outs.late_marker") + "<extra></extra>",
         )
         chart(
-            date_lines(style(fig, "Opt-outs over time against the deadline", y_title="partners"), programme),
+            date_lines(style(fig, t("opt_outs.chart_timeline"), y_title=t("opt_outs.axis_partners")), programme),
             "timeline_chart",
         )
-        table(timeline, "opt_outs_over_time", column_config={"opt_out_date": DATE})
+        table(timeline, "opt_outs_over_time")
 
-st.subheader("Opted-out partners and their after-cutoff volume")
+st.subheader(t("opt_outs.list_title"))
 opted = state.query("opted_out_partners", filters)
 shown = opted[
     [
@@ -132,6 +128,5 @@ shown = opted[
 table(
     shown,
     "opted_out_partners",
-    column_config={"opt_out_date": DATE, "after_seats": INT, "late_opt_out": st.column_config.CheckboxColumn("late")},
-    caption=f"{len(shown):,} partners, {int(shown['after_seats'].sum()):,} after-cutoff seats stay on legacy terms",
+    caption=t("opt_outs.list_caption", count=fmt_int(len(shown)), seats=fmt_int(shown["after_seats"].sum())),
 )

@@ -12,9 +12,11 @@ import streamlit as st
 from analytics import metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
-from analytics.programme import load_programme
+from analytics.programme import SEGMENTS, load_programme
 from analytics.schema import country_name
 from analytics.store import Store
+from ui import i18n
+from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILES = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
@@ -78,7 +80,7 @@ def published() -> Dataset:
         return snapshot_dataset(str(current_store.path), snapshot_id)
     except Exception:  # a damaged snapshot must not take the dashboard down
         log.exception("cannot load snapshot %s", snapshot_id)
-        st.toast("The published snapshot could not be loaded; showing the bundled sample.", icon=":material/error:")
+        st.toast(t("sidebar.snapshot_failed"), icon=":material/error:")
         return sample_dataset()
 
 
@@ -160,61 +162,104 @@ def sidebar() -> Filters:
             segments.append(segment)
     for key in FILTER_KEYS:
         st.session_state.setdefault(f"w_{key}", state[key])
+    language = i18n.lang()
     with st.sidebar:
         st.multiselect(
-            "Country",
+            t("sidebar.country"),
             options,
             key="w_country",
-            format_func=lambda c: f"{c} · {country_name(c)}",
+            format_func=lambda c: f"{c} · {country_name(c, 'de' if language == 'de' else 'en')}",
             on_change=_store,
             args=("country",),
-            placeholder="All countries",
-            help="Sorted by after-cutoff seats, largest first. The choice is kept in the URL, so the view can be "
-            "bookmarked.",
+            placeholder=t("sidebar.country_placeholder"),
+            help=t("sidebar.country_help"),
         )
         st.text_input(
-            "Partner search",
+            t("sidebar.partner"),
             key="w_partner",
             on_change=_store,
             args=("partner",),
-            placeholder="Name or partner id",
-            help="Matches part of a partner's name or id.",
+            placeholder=t("sidebar.partner_placeholder"),
+            help=t("sidebar.partner_help"),
         )
         st.multiselect(
-            "Segment", segments, key="w_segment", on_change=_store, args=("segment",), placeholder="All segments"
+            t("sidebar.segment"),
+            segments,
+            key="w_segment",
+            on_change=_store,
+            args=("segment",),
+            format_func=lambda v: t(f"segment.{v}") if v in SEGMENTS else v,
+            placeholder=t("sidebar.segment_placeholder"),
         )
         _sync_url(state)
         st.divider()
         programme = dataset.programme
         st.caption(
-            f"**Programme:** {programme.name}  \n"
-            f"Cutoff **{programme.cutoff:%d %b %Y}** · opt-out deadline **{programme.opt_out_deadline:%d %b %Y}** · "
-            f"readiness deadline **{programme.readiness_deadline:%d %b %Y}**"
+            t(
+                "sidebar.programme",
+                name=programme.name,
+                cutoff=i18n.fmt_date(programme.cutoff),
+                opt_out=i18n.fmt_date(programme.opt_out_deadline),
+                readiness=i18n.fmt_date(programme.readiness_deadline),
+            )
         )
         counts = dataset.result.accepted
         if is_private():
-            origin = "your private upload (only you see it)"
+            origin = t("sidebar.origin_private")
+        elif dataset.snapshot and dataset.published_by:
+            origin = t("sidebar.origin_snapshot_by", id=dataset.snapshot, who=dataset.published_by)
         elif dataset.snapshot:
-            origin = f"published snapshot `{dataset.snapshot}`" + (
-                f" by {dataset.published_by}" if dataset.published_by else ""
-            )
+            origin = t("sidebar.origin_snapshot", id=dataset.snapshot)
         else:
-            origin = "bundled sample (nothing published yet)"
+            origin = t("sidebar.origin_sample")
         st.caption(
-            f"**Data:** {dataset.label} — {origin}  \n"
-            f"{counts['subscriptions']:,} subscriptions · {counts['partners']:,} partners · "
-            f"{counts['customers']:,} customers · {dataset.result.rejected:,} rows rejected  \n"
-            f"{'Published' if dataset.snapshot else 'Loaded'} {dataset.loaded_at:%Y-%m-%d %H:%M} UTC"
+            t(
+                "sidebar.data",
+                label=dataset.label,
+                origin=origin,
+                subscriptions=i18n.fmt_int(counts["subscriptions"]),
+                partners=i18n.fmt_int(counts["partners"]),
+                customers=i18n.fmt_int(counts["customers"]),
+                rejected=i18n.fmt_int(dataset.result.rejected),
+                when_label=t("sidebar.published") if dataset.snapshot else t("sidebar.loaded"),
+                when=f"{i18n.fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
+            )
+        )
+        languages = list(i18n.LANGUAGES) + ([i18n.PSEUDO] if language == i18n.PSEUDO else [])
+        st.session_state.setdefault("w_lang", language)
+        st.segmented_control(
+            t("app.language"),
+            languages,
+            key="w_lang",
+            format_func=lambda code: i18n.LANGUAGES.get(code, code),
+            on_change=_store_lang,
         )
     _announce_new_snapshot(dataset)
     return get_filters()
+
+
+def _store_lang() -> None:
+    chosen = st.session_state.get("w_lang")
+    if chosen:
+        st.session_state["_lang"] = chosen
+    else:  # a click on the selected option clears a segmented control: keep the language
+        st.session_state["w_lang"] = st.session_state.get("_lang", "en")
+
+
+def start_language() -> None:
+    """Fix the session's language on its first run (URL, else browser), so page switches keep it."""
+    st.session_state.setdefault("_lang", i18n.lang())
+    if st.session_state["_lang"] != i18n._from_browser() or "lang" in st.query_params:
+        st.query_params["lang"] = st.session_state["_lang"]
 
 
 def _announce_new_snapshot(dataset: Dataset) -> None:
     """Tell a session when the published data changed under it since its last interaction."""
     seen = st.session_state.get("seen_version")
     if seen is not None and seen != dataset.version and not is_private():
-        st.toast(f"New data published: {dataset.label} ({dataset.snapshot or 'sample'})", icon=":material/sync:")
+        st.toast(
+            t("sidebar.new_snapshot", label=dataset.label, id=dataset.snapshot or "sample"), icon=":material/sync:"
+        )
     st.session_state["seen_version"] = dataset.version
 
 
@@ -230,14 +275,15 @@ def _sync_url(state: dict) -> None:
 
 
 def describe(filters: Filters) -> str:
+    """What the view is narrowed to, for page captions ("showing DE, AT · partner contains …")."""
     parts = []
     if filters.countries:
         parts.append(", ".join(filters.countries))
     if filters.segments:
-        parts.append(", ".join(filters.segments))
+        parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else s for s in filters.segments))
     if filters.partner:
-        parts.append(f"partner contains “{filters.partner}”")
-    return " · ".join(parts) or "all data"
+        parts.append(t("sidebar.partner_contains", text=filters.partner))
+    return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
 
 
 def is_filtered(filters: Filters) -> bool:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics.export import to_csv, to_xlsx
 from analytics.programme import Programme
+from ui.i18n import catalog, date_column_format, fmt_date, fmt_int, fmt_pct, plotly_separators, t
 
 # One meaning, one colour, on every page (readable on light and dark backgrounds).
 COLOURS = {
@@ -23,21 +24,14 @@ COLOURS = {
     "exempt": "#9D9D9D",
     "neutral": "#76B7B2",
 }
-SIDE_LABELS = {"before": "Ends before cutoff", "after": "Ends on/after cutoff"}
-STEP_LABELS = {
-    "mpa_signed": "1 · MPA signed",
-    "indirect_provider_confirmed": "2 · Indirect provider confirmed",
-    "mpn_id_updated": "3 · MPN ID updated",
-    "mca_all_customers": "4 · MCA by all customers",
-}
 
 
-def fmt_int(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+def side_label(side: str) -> str:
+    return t(f"side.{side}")
 
 
-def fmt_pct(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1%}"
+def step_label(step: str) -> str:
+    return t(f"step.{step}")
 
 
 def kpi(column, label: str, value, total=None, *, pct: bool = False, help: str | None = None) -> None:
@@ -45,7 +39,7 @@ def kpi(column, label: str, value, total=None, *, pct: bool = False, help: str |
     text = fmt_pct(value) if pct else fmt_int(value)
     delta = None
     if total is not None:
-        delta = f"of {fmt_pct(total) if pct else fmt_int(total)} in all data"
+        delta = t("kpi.of_total", value=fmt_pct(total) if pct else fmt_int(total))
     column.metric(label, text, delta=delta, delta_color="off", delta_arrow="off", help=help, border=True)
 
 
@@ -68,31 +62,39 @@ def style(fig: go.Figure, title: str, *, y_title: str = "", x_title: str = "", h
     )
     fig.update_yaxes(title=y_title, separatethousands=True, rangemode="tozero")
     fig.update_xaxes(title=x_title)
+    fig.update_layout(separators=plotly_separators())
     return fig
 
 
 def date_lines(fig: go.Figure, programme: Programme, *, deadlines: bool = True) -> go.Figure:
     """The cutoff (and the deadlines) as labelled vertical lines on a date axis."""
-    lines = [(programme.cutoff, f"Cutoff {programme.cutoff:%d %b %Y}", "#D62728", "solid")]
+    lines = [(programme.cutoff, t("lines.cutoff", date=fmt_date(programme.cutoff)), "#D62728", "solid")]
     if deadlines:
-        lines.append(
-            (programme.opt_out_deadline, f"Opt-out deadline {programme.opt_out_deadline:%d %b}", "#7F7F7F", "dash")
-        )
         if programme.readiness_deadline != programme.opt_out_deadline:
             lines.append(
                 (
+                    programme.opt_out_deadline,
+                    t("lines.opt_out", date=fmt_date(programme.opt_out_deadline)),
+                    "#7F7F7F",
+                    "dash",
+                )
+            )
+            lines.append(
+                (
                     programme.readiness_deadline,
-                    f"Readiness deadline {programme.readiness_deadline:%d %b}",
+                    t("lines.readiness", date=fmt_date(programme.readiness_deadline)),
                     "#7F7F7F",
                     "dot",
                 )
             )
         else:
-            lines[-1] = (
-                programme.opt_out_deadline,
-                f"Opt-out & readiness deadline {programme.opt_out_deadline:%d %b}",
-                "#7F7F7F",
-                "dash",
+            lines.append(
+                (
+                    programme.opt_out_deadline,
+                    t("lines.both", date=fmt_date(programme.opt_out_deadline)),
+                    "#7F7F7F",
+                    "dash",
+                )
             )
     # Invisible points so the axis range always includes the lines.
     fig.add_scatter(
@@ -125,20 +127,48 @@ def chart(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
+def column_config(frame: pd.DataFrame, overrides: dict | None = None) -> dict:
+    """Headers from the catalog (col.<name>) and a type per column: percentages, dates, checkboxes, numbers."""
+    config = {}
+    for name in frame.columns:
+        label = t(f"col.{name}") if f"col.{name}" in catalog("en") else name
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series):
+            config[name] = st.column_config.CheckboxColumn(label)
+        elif pd.api.types.is_datetime64_any_dtype(series) or (
+            len(series) and isinstance(series.dropna().iloc[0] if series.notna().any() else None, dt.date)
+        ):
+            config[name] = st.column_config.DateColumn(label, format=date_column_format())
+        elif name.endswith("rate") or name == "rate":
+            config[name] = st.column_config.NumberColumn(label, format="percent")
+        elif pd.api.types.is_numeric_dtype(series):
+            config[name] = st.column_config.NumberColumn(label, format="localized")
+        else:
+            config[name] = st.column_config.TextColumn(label)
+    config.update(overrides or {})
+    return config
+
+
+def for_download(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as downloaded: the same headers as on screen."""
+    return frame.rename(columns={c: t(f"col.{c}") for c in frame.columns if f"col.{c}" in catalog("en")})
+
+
 def table(
     frame: pd.DataFrame,
     name: str,
     *,
-    column_config: dict | None = None,
+    column_config_overrides: dict | None = None,
     height: int | str = "auto",
     caption: str | None = None,
 ) -> None:
     """The table behind a chart, with CSV and Excel downloads of exactly what it shows."""
-    st.dataframe(frame, hide_index=True, column_config=column_config or {}, height=height)
+    st.dataframe(frame, hide_index=True, column_config=column_config(frame, column_config_overrides), height=height)
+    download = for_download(frame)
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button(
-            "CSV",
-            to_csv(frame),
+            t("table.csv"),
+            to_csv(download),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"csv_{name}",
@@ -146,8 +176,8 @@ def table(
             on_click="ignore",
         )
         st.download_button(
-            "Excel",
-            to_xlsx(frame, name),
+            t("table.excel"),
+            to_xlsx(download, name),
             file_name=f"{name}.xlsx",
             key=f"xlsx_{name}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -160,13 +190,6 @@ def table(
 
 def empty(message: str) -> None:
     st.info(message, icon=":material/filter_alt_off:")
-
-
-# Column configurations reused across pages.
-INT = st.column_config.NumberColumn(format="localized")
-PCT = st.column_config.NumberColumn(format="percent")
-DATE = st.column_config.DateColumn(format="YYYY-MM-DD")
-CHECK = st.column_config.CheckboxColumn()
 
 
 def template_xlsx() -> bytes:

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from analytics import schema
-from analytics.errors import InputError
+from analytics.errors import InputError, MappingError
 from analytics.readers import Source, physical_lines, read_file
 from analytics.schema import (
     BOOL,
@@ -54,6 +54,18 @@ class Mapping:
     table: str
     columns: dict[str, int]  # canonical -> column position
     notes: list[str] = field(default_factory=list)
+
+    def editor_rows(self) -> list[dict]:
+        """Every column of the recognised table, with the source header feeding it (None when unmapped)."""
+        return [
+            {
+                "file": self.source.label,
+                "table": self.table,
+                "column": c.name,
+                "source_column": self.source.headers[self.columns[c.name]] if c.name in self.columns else None,
+            }
+            for c in TABLES[self.table]
+        ]
 
     def rows(self) -> list[dict]:
         return [
@@ -348,10 +360,11 @@ def ingest(
             warnings.append(f"{m.source.label}: no segment column, every subscription is taken as commercial")
         missing = [c.name for c in TABLES[m.table] if c.required and c.name not in m.columns]
         if missing:
-            raise InputError(
+            raise MappingError(
                 f"{m.source.label}: required column(s) {', '.join(missing)} not found "
                 f"(columns present: {', '.join(repr(h) for h in m.source.headers[:20])}); "
-                "name them in a mapping file if they are there under another name"
+                "name them in a mapping file if they are there under another name",
+                mappings,
             )
     typed = [type_source(con, m, overrides, n) for n, m in enumerate(mappings)]
     _collect_rejects(con, mappings, typed)

@@ -15,9 +15,9 @@ state.ensure_frame()
 
 from analytics import metrics  # noqa: E402
 from analytics.dataset import load_files  # noqa: E402
-from analytics.errors import InputError  # noqa: E402
+from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
-from analytics.ingest import COLUMN_KIND, Overrides  # noqa: E402
+from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
 from ui.i18n import fmt_date, fmt_int, t  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
@@ -63,9 +63,11 @@ def stage(files, overrides: Overrides, programme):
             path = folder / f"{i}{Path(upload.name).suffix.lower()}"
             path.write_bytes(upload.getvalue())
             pairs.append((path, upload.name))
-        return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None
+        return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
+    except MappingError as exc:
+        return None, str(exc), exc.mappings
     except InputError as exc:
-        return None, str(exc)
+        return None, str(exc), []
     finally:
         for path, _ in pairs:
             path.unlink(missing_ok=True)
@@ -78,7 +80,7 @@ st.title(t("data.title"))
 st.caption(
     t(
         "data.showing",
-        label=dataset.label,
+        label=state.label(dataset),
         origin=t("data.origin_private") if state.is_private() else t("data.origin_published"),
         when=f"{fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
         subscriptions=fmt_int(counts["subscriptions"]),
@@ -105,18 +107,43 @@ if uploads:
     staged_key = (signature, tuple(sorted(overrides.items())))
     if st.session_state.get("staged_key") != staged_key:
         with st.status(t("data.validating"), expanded=False) as status:
-            staged, error = stage(uploads, Overrides(columns=dict(overrides)), dataset.programme)
+            staged, error, detected = stage(uploads, Overrides(columns=dict(overrides)), dataset.programme)
             status.update(
                 label=t("data.validated") if staged else t("data.refused_status"),
                 state="complete" if staged else "error",
             )
         st.session_state.update(
-            staged_key=staged_key, staged=(staged, error), staged_sources=[(u.name, u.size) for u in uploads]
+            staged_key=staged_key,
+            staged=(staged, error, detected),
+            staged_sources=[(u.name, u.size) for u in uploads],
         )
-    staged, error = st.session_state["staged"]
+    staged, error, detected = st.session_state["staged"]
     if error:
         st.error(t("data.refused", error=error), icon=":material/block:")
-    else:
+    mappings = staged.result.mappings if staged else detected
+    if mappings:
+        st.markdown(t("data.mapping"))
+        headers = sorted({h for m in mappings for h in m.source.headers if h})
+        editor = pd.DataFrame(
+            [row for m in mappings for row in m.editor_rows()], columns=["file", "table", "column", "source_column"]
+        )
+        edited = st.data_editor(
+            editor,
+            hide_index=True,
+            disabled=["file", "table", "column"],
+            key=f"mapping_{signature}",
+            column_config={
+                "file": t("col.file"),
+                "table": t("col.table"),
+                "column": t("col.column"),
+                "source_column": st.column_config.SelectboxColumn(t("col.source_column"), options=headers),
+            },
+        )
+        if st.button(t("data.apply"), icon=":material/sync:"):
+            chosen = {row.column: row.source_column for row in edited.itertuples() if row.source_column}
+            st.session_state.setdefault("mapping_overrides", {})[signature] = chosen
+            st.rerun()
+    if staged:
         result = staged.result
         st.success(
             t(
@@ -132,29 +159,6 @@ if uploads:
             st.warning(warning, icon=":material/info:")
         if result.accepted["partners"] == 0:
             st.warning(t("data.no_partners"))
-        st.markdown(t("data.mapping"))
-        mapping = result.mapping_table()
-        headers = sorted({h for m in result.mappings for h in m.source.headers if h})
-        edited = st.data_editor(
-            mapping,
-            hide_index=True,
-            disabled=["file", "table", "column"],
-            key=f"mapping_{signature}",
-            column_config={
-                "file": t("col.file"),
-                "table": t("col.table"),
-                "column": t("col.column"),
-                "source_column": st.column_config.SelectboxColumn(t("col.source_column"), options=headers),
-            },
-        )
-        extra = st.multiselect(
-            t("data.extra"), sorted(COLUMN_KIND), key=f"extra_{signature}", help=t("data.extra_help")
-        )
-        if st.button(t("data.apply"), icon=":material/sync:"):
-            chosen = {row.column: row.source_column for row in edited.itertuples() if row.source_column}
-            chosen.update({name: headers[0] for name in extra if name not in chosen and headers})
-            st.session_state.setdefault("mapping_overrides", {})[signature] = chosen
-            st.rerun()
         rejects = metrics.rejects(staged.cursor())
         if len(rejects):
             st.markdown(t("data.rejects", rows=fmt_int(result.rejected), problems=fmt_int(len(rejects))))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
@@ -88,7 +89,9 @@ def fmt_num(value, digits: int = 2) -> str:
 def fmt_pct(value) -> str:
     if value is None or pd.isna(value):
         return "–"
-    return format_percent(float(value), format="#,##0.0%", locale=locale())
+    # The locale's own pattern ("#,##0 %" in German, "#,##0%" in English) with one decimal.
+    pattern = Locale.parse(locale()).percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(float(value), format=pattern, locale=locale())
 
 
 def fmt_date(value: dt.date | None) -> str:

@@ -164,6 +164,15 @@ def sidebar() -> Filters:
         st.session_state.setdefault(f"w_{key}", state[key])
     language = i18n.lang()
     with st.sidebar:
+        languages = list(i18n.LANGUAGES) + ([i18n.PSEUDO] if language == i18n.PSEUDO else [])
+        st.session_state.setdefault("w_lang", language)
+        st.segmented_control(
+            t("app.language"),
+            languages,
+            key="w_lang",
+            format_func=lambda code: i18n.LANGUAGES.get(code, code),
+            on_change=_store_lang,
+        )
         st.multiselect(
             t("sidebar.country"),
             options,
@@ -215,7 +224,7 @@ def sidebar() -> Filters:
         st.caption(
             t(
                 "sidebar.data",
-                label=dataset.label,
+                label=label(dataset),
                 origin=origin,
                 subscriptions=i18n.fmt_int(counts["subscriptions"]),
                 partners=i18n.fmt_int(counts["partners"]),
@@ -225,17 +234,13 @@ def sidebar() -> Filters:
                 when=f"{i18n.fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
             )
         )
-        languages = list(i18n.LANGUAGES) + ([i18n.PSEUDO] if language == i18n.PSEUDO else [])
-        st.session_state.setdefault("w_lang", language)
-        st.segmented_control(
-            t("app.language"),
-            languages,
-            key="w_lang",
-            format_func=lambda code: i18n.LANGUAGES.get(code, code),
-            on_change=_store_lang,
-        )
     _announce_new_snapshot(dataset)
     return get_filters()
+
+
+def label(dataset: Dataset) -> str:
+    """The dataset's name for display: the file names, or the sample's name in the active language."""
+    return t("sidebar.sample_label") if dataset is sample_dataset() else dataset.label
 
 
 def _store_lang() -> None:

@@ -179,7 +179,9 @@ def _classify(source: Source, columns: dict[str, int]) -> str:
         return "partners"
     raise InputError(
         f"{source.label}: cannot tell which table this is: no subscription, partner or customer id column "
-        f"among {', '.join(repr(h) for h in source.headers[:12])}"
+        f"among {', '.join(repr(h) for h in source.headers[:12])}",
+        code="unknown_table",
+        file=source.label,
     )
 
 
@@ -351,11 +353,12 @@ def ingest(
     if not any(m.table == "subscriptions" for m in mappings):
         raise InputError(
             "no subscriptions found: no file or sheet has a subscription id column "
-            f"({', '.join(m.source.label + ' looks like ' + m.table for m in mappings)})"
+            f"({', '.join(m.source.label + ' looks like ' + m.table for m in mappings)})",
+            code="no_subscriptions",
         )
     for m in mappings:
         if m.table == "subscriptions" and m.source.rows == 0:
-            raise InputError(f"{m.source.label}: has a header but no data rows")
+            raise InputError(f"{m.source.label}: has a header but no data rows", code="no_rows", file=m.source.label)
         if m.table == "subscriptions" and "segment" not in m.columns:
             warnings.append(f"{m.source.label}: no segment column, every subscription is taken as commercial")
         missing = [c.name for c in TABLES[m.table] if c.required and c.name not in m.columns]
@@ -365,6 +368,8 @@ def ingest(
                 f"(columns present: {', '.join(repr(h) for h in m.source.headers[:20])}); "
                 "name them in a mapping file if they are there under another name",
                 mappings,
+                file=m.source.label,
+                columns=", ".join(missing),
             )
     typed = [type_source(con, m, overrides, n) for n, m in enumerate(mappings)]
     _collect_rejects(con, mappings, typed)

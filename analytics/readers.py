@@ -59,12 +59,18 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise InputError(f"{name}: cannot be opened ({exc.strerror})") from None
+        raise InputError(f"{name}: cannot be opened ({exc.strerror})", code="cannot_open", file=name) from None
     if size == 0:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(f"{name}: the file is empty", code="empty", file=name)
     limit = settings().max_file_bytes
     if size > limit:
-        raise InputError(f"{name}: too large ({size / 1e6:,.0f} MB; the limit is {limit / 1e6:,.0f} MB)")
+        raise InputError(
+            f"{name}: too large ({size / 1e6:,.0f} MB; the limit is {limit / 1e6:,.0f} MB)",
+            code="too_large",
+            file=name,
+            size=round(size / 1e6),
+            limit=round(limit / 1e6),
+        )
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(con, path, name, first_index)
@@ -105,7 +111,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     encoding = detect_encoding(sample)
     if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16")):
         line = sample[: sample.index(b"\x00")].count(b"\n") + 1
-        raise InputError(f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file")
+        raise InputError(
+            f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file",
+            code="nul_byte",
+            file=name,
+            line=line,
+        )
     text = sample.decode(encoding, errors="replace")
     if len(sample) == SNIFF_BYTES:  # drop the possibly cut last line
         text = text[: text.rfind("\n") + 1] or text
@@ -136,7 +147,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         )
         con.execute(f"DROP TABLE {table}_load")
     except duckdb.Error as exc:
-        raise InputError(f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})") from None
+        raise InputError(
+            f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})", code="not_csv", file=name
+        ) from None
     finally:
         if tmp:
             os.unlink(tmp)
@@ -203,7 +216,9 @@ def _transcode(path: Path, encoding: str, name: str) -> str:
             dst.write(decoder.decode(b"", final=True))
     except UnicodeDecodeError as exc:
         os.unlink(tmp)
-        raise InputError(f"{name}: not readable as {encoding} text (byte {exc.start})") from None
+        raise InputError(
+            f"{name}: not readable as {encoding} text (byte {exc.start})", code="encoding", file=name, encoding=encoding
+        ) from None
     return tmp
 
 
@@ -225,7 +240,9 @@ def sniff(text: str, name: str) -> tuple[str, list[str], int]:
     if best is None or best[0] < 2:
         raise InputError(
             f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} lines (expected column names such as "
-            "subscription_id, partner_id, seats, term_end_date, or their German and Partner Center names)"
+            "subscription_id, partner_id, seats, term_end_date, or their German and Partner Center names)",
+            code="no_header",
+            file=name,
         )
     _score, _width, delimiter, row, line = best
     # Trailing delimiters give empty header cells at the end: keep the width, the cells map to nothing.
@@ -247,13 +264,21 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
         with zipfile.ZipFile(path) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError):
-        raise InputError(f"{name}: not an Excel workbook (.xlsx files are zip archives; this one is not)") from None
+        raise InputError(
+            f"{name}: not an Excel workbook (.xlsx files are zip archives; this one is not)", code="not_xlsx", file=name
+        ) from None
     if expanded > settings().max_xlsx_expanded_bytes or expanded > MAX_XLSX_RATIO * path.stat().st_size + 50_000_000:
-        raise InputError(f"{name}: refused, the workbook would expand to {expanded:,} bytes (a zip bomb?)")
+        raise InputError(
+            f"{name}: refused, the workbook would expand to {expanded:,} bytes (a zip bomb?)",
+            code="zip_bomb",
+            file=name,
+        )
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
-        raise InputError(f"{name}: not a readable Excel workbook ({_first_line(exc, path, name)})") from None
+        raise InputError(
+            f"{name}: not a readable Excel workbook ({_first_line(exc, path, name)})", code="bad_xlsx", file=name
+        ) from None
     sources = []
     for sheet_name in workbook.sheet_names:
         try:
@@ -283,7 +308,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
             )
         )
     if not sources:
-        raise InputError(f"{name}: no sheet has a header row with known column names")
+        raise InputError(f"{name}: no sheet has a header row with known column names", code="no_sheet", file=name)
     return sources
 
 
@@ -330,7 +355,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: 
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for broken files
-        raise InputError(f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})") from None
+        raise InputError(
+            f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
+        ) from None
     headers = list(table.column_names)
     data = {}
     for i, column in enumerate(table.columns):

@@ -19,7 +19,7 @@ from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
-from ui.i18n import fmt_date, fmt_int, t  # noqa: E402
+from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
 
 
@@ -65,9 +65,9 @@ def stage(files, overrides: Overrides, programme):
             pairs.append((path, upload.name))
         return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
     except MappingError as exc:
-        return None, str(exc), exc.mappings
+        return None, error_text(exc), exc.mappings
     except InputError as exc:
-        return None, str(exc), []
+        return None, error_text(exc), []
     finally:
         for path, _ in pairs:
             path.unlink(missing_ok=True)
@@ -160,6 +160,7 @@ if uploads:
         if result.accepted["partners"] == 0:
             st.warning(t("data.no_partners"))
         rejects = metrics.rejects(staged.cursor())
+        rejects["reason"] = rejects["reason"].map(reason_text)
         if len(rejects):
             st.markdown(t("data.rejects", rows=fmt_int(result.rejected), problems=fmt_int(len(rejects))))
             table(rejects.head(5000), "rejected_rows", caption=t("data.rejects_first") if len(rejects) > 5000 else None)
@@ -255,6 +256,7 @@ st.subheader(t("data.current"))
 mapping_now = dataset.result.mapping_table()
 st.dataframe(mapping_now, hide_index=True, column_config={c: t(f"col.{c}") for c in mapping_now.columns})
 current_rejects = metrics.rejects(dataset.cursor(), limit=5000)
+current_rejects["reason"] = current_rejects["reason"].map(reason_text)
 if len(current_rejects):
     table(current_rejects, "current_rejected_rows")
 else:

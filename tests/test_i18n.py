@@ -85,3 +85,17 @@ def test_language_choice_survives_a_page_switch():
     at = run("exposure", lang="de")
     at.switch_page("pages/readiness.py").run()
     assert at.title[0].value == "Partnerbereitschaft"
+
+
+def test_every_error_code_raised_by_analytics_has_a_catalog_text():
+    codes = set()
+    for path in (ROOT / "analytics").glob("*.py"):
+        codes |= set(re.findall(r'code="(\w+)"', path.read_text(encoding="utf-8")))
+    assert codes, "analytics raises no coded errors any more?"
+    assert {f"error.{c}" for c in codes} <= set(catalog("en"))
+
+
+def test_reject_reasons_from_analytics_all_have_a_catalog_text():
+    from analytics.ingest import REASONS
+
+    assert {f"reason.{key}" for key in REASONS} <= set(catalog("en"))

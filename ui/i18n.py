@@ -124,3 +124,45 @@ def plotly_date_format() -> str:
 def plotly_separators() -> str:
     """Plotly's decimal and thousands marks for the active locale."""
     return ",." if lang() == "de" else ".,"
+
+
+def error_text(exc: Exception) -> str:
+    """An InputError in the active language when the catalog knows its code; its English text otherwise."""
+    code = getattr(exc, "code", None)
+    if code and f"error.{code}" in catalog("en"):
+        try:
+            return t(f"error.{code}", **getattr(exc, "params", {}))
+        except (KeyError, IndexError):
+            pass
+    return str(exc)
+
+
+def _reason_patterns() -> list[tuple[str, str]]:
+    from analytics.ingest import REASONS
+
+    english = {text: key for key, text in REASONS.items()}
+    return [(text, "missing" if key == "missing" else key) for text, key in english.items()] + [
+        ("more fields than the header", "extra")
+    ]
+
+
+def reason_text(reason: str) -> str:
+    """A reject reason from analytics (English) in the active language."""
+    import re
+
+    if lang() == "en" or not isinstance(reason, str):
+        return reason
+    for text, key in _reason_patterns():
+        if reason == text:
+            return t(f"reason.{key}")
+    same = re.fullmatch(r"duplicate of (.+) \(same content, ignored\)", reason)
+    if same:
+        return t("reason.duplicate_same", ref=same.group(1).replace("line", t("col.line").lower()))
+    different = re.fullmatch(r"duplicate (\w+) with different content; (.+) is kept", reason)
+    if different:
+        return t(
+            "reason.duplicate_different",
+            key=different.group(1),
+            ref=different.group(2).replace("line", t("col.line").lower()),
+        )
+    return reason

@@ -59,9 +59,8 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
         safe.to_excel(writer, sheet_name=sheet[:31], index=False)
         worksheet = writer.sheets[sheet[:31]]
         for i, column in enumerate(safe.columns):
-            width = min(
-                60, max(10, len(str(column)) + 2, int(safe[column].astype(str).str.len().quantile(0.9) or 0) + 2)
-            )
-            worksheet.set_column(i, i, width)
+            lengths = safe[column].dropna().astype(str).str.len()
+            typical = int(lengths.quantile(0.9)) if len(lengths) else 0
+            worksheet.set_column(i, i, min(60, max(10, len(str(column)) + 2, typical + 2)))
         worksheet.freeze_panes(1, 0)
     return buffer.getvalue()

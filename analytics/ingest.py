@@ -214,11 +214,12 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
         return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
     if kind == DATE:
         expr = (
-            f"CASE WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}([T ].*)?') "
+            # Four-digit years from 1900 on: "0022" is a typo, not the year 22.
+            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ].*)?') "
             f"THEN TRY_CAST(substr({v}, 1, 10) AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( .*)?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%d.%m.%Y') AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( .*)?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') AS DATE) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
@@ -227,6 +228,7 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
     return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.value IS NULL"
 
 
+_YEAR = "(19|[2-9][0-9])[0-9]{2}"
 # Spaces (also no-break and narrow no-break) and the Swiss apostrophe group digits too.
 _GROUPING = "[ \u00a0\u202f'']"
 
@@ -362,6 +364,15 @@ def ingest(
         if m.table == "subscriptions" and "segment" not in m.columns:
             warnings.append(f"{m.source.label}: no segment column, every subscription is taken as commercial")
         missing = [c.name for c in TABLES[m.table] if c.required and c.name not in m.columns]
+        constant = [note for note in m.notes if "same value on every row" in note]
+        if "partner_id" in missing and constant:
+            raise MappingError(
+                f"{m.source.label}: no partner column: {constant[0]} (in a distributor's export that is the "
+                "distributor itself); map the reseller column (e.g. Tier2MpnId or a reseller name)",
+                mappings,
+                file=m.source.label,
+                columns="partner_id",
+            )
         if missing:
             raise MappingError(
                 f"{m.source.label}: required column(s) {', '.join(missing)} not found "

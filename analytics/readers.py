@@ -65,11 +65,11 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index
     limit = settings().max_file_bytes
     if size > limit:
         raise InputError(
-            f"{name}: too large ({size / 1e6:,.0f} MB; the limit is {limit / 1e6:,.0f} MB)",
+            f"{name}: too large ({size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB)",
             code="too_large",
             file=name,
-            size=round(size / 1e6),
-            limit=round(limit / 1e6),
+            size=f"{size / 2**20:,.1f}",
+            limit=f"{limit / 2**20:,.0f}",
         )
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
@@ -123,8 +123,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     delimiter, header_row, header_line = sniff(text, name)
     readable = path
     tmp = None
-    if encoding not in ("utf-8", "utf-8-sig"):
-        tmp = _transcode(path, encoding, name)
+    # DuckDB mis-reads a record after a bare CR when other lines end in LF: rewrite such files with one newline.
+    mixed = b"\n" in sample and re.search(rb"\r(?!\n)", sample[:-1]) is not None
+    if encoding not in ("utf-8", "utf-8-sig") or mixed:
+        tmp = _transcode(path, encoding, name, universal_newlines=mixed)
         readable = Path(tmp)
     table = f"raw_{index}"
     width = len(header_row)
@@ -146,6 +148,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
             [header_line + 1],
         )
         con.execute(f"DROP TABLE {table}_load")
+        _drop_empty_rows(con, table, width + 1)
+        _refuse_nul(con, table, width + 1, name)
     except duckdb.Error as exc:
         raise InputError(
             f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})", code="not_csv", file=name
@@ -169,6 +173,25 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         encoding=encoding,
         delimiter=delimiter,
     )
+
+
+def _drop_empty_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
+    """A row of nothing but delimiters (Excel's formatted empty rows) is no record, like a blank line."""
+    empty = " AND ".join(f"NULLIF(trim(c{i}), '') IS NULL" for i in range(width))
+    con.execute(f"DELETE FROM {table} WHERE {empty}")
+
+
+def _refuse_nul(con: duckdb.DuckDBPyConnection, table: str, width: int, name: str) -> None:
+    """A NUL byte anywhere means the file is not text (the sniffing window only sees its start)."""
+    has_nul = " OR ".join(f"strpos(c{i}, chr(0)) > 0" for i in range(width))
+    line = con.execute(f"SELECT min(_line) FROM {table} WHERE {has_nul}").fetchone()[0]
+    if line is not None:
+        raise InputError(
+            f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file",
+            code="nul_byte",
+            file=name,
+            line=line,
+        )
 
 
 def physical_lines(source: Source, record_lines: list[int]) -> dict[int, int]:
@@ -205,15 +228,26 @@ def _parser_reason(kind: str) -> str:
     }.get(kind, kind.lower())
 
 
-def _transcode(path: Path, encoding: str, name: str) -> str:
-    """Stream a non-UTF-8 file into a UTF-8 temporary file for DuckDB, which reads UTF-8 only."""
+def _transcode(path: Path, encoding: str, name: str, universal_newlines: bool = False) -> str:
+    """Stream a file into a UTF-8 temporary file for DuckDB, which reads UTF-8 only; optionally turn every
+    CR LF and bare CR into LF (line numbers stay the same: one line ending becomes one line ending)."""
     fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="radar-")
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    pending_cr = False
     try:
         with path.open("rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(4 * 1024 * 1024):
-                dst.write(decoder.decode(chunk))
-            dst.write(decoder.decode(b"", final=True))
+                text = decoder.decode(chunk)
+                if universal_newlines:
+                    if pending_cr:
+                        text = "\r" + text
+                    pending_cr = text.endswith("\r")
+                    if pending_cr:
+                        text = text[:-1]
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                dst.write(text)
+            tail = decoder.decode(b"", final=True) + ("\r" if pending_cr else "")
+            dst.write(tail.replace("\r\n", "\n").replace("\r", "\n") if universal_newlines else tail)
     except UnicodeDecodeError as exc:
         os.unlink(tmp)
         raise InputError(
@@ -290,10 +324,16 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
             continue  # a notes or pivot sheet; sheets are recognised by their columns
         position, header = found
         width = len(header)
-        body = rows[position + 1 :]
+        # Keep Excel's row numbers for messages; rows without any value are no records.
+        numbered = [
+            (n, r)
+            for n, r in enumerate(rows[position + 1 :], start=position + 2)
+            if any(v not in (None, "") for v in r)
+        ]
+        body = [r for _, r in numbered]
         data = {f"c{i}": [_cell_text(r[i]) if i < len(r) else None for r in body] for i in range(width)}
         data[f"c{width}"] = [_extra_cells(r, width) for r in body]
-        data["_line"] = list(range(position + 2, position + 2 + len(body)))
+        data["_line"] = [n for n, _ in numbered]
         table = f"raw_{first_index + len(sources)}"
         _load_arrow(con, table, data)
         sources.append(
@@ -386,5 +426,5 @@ def _first_line(exc: BaseException, path: Path | None = None, name: str = "the f
     line = text[0][:300] if text else type(exc).__name__
     if path is not None:
         line = line.replace(str(path), name)
-    line = re.sub(r"(/[^\s'\"]+)+", "<file>", line)
+    line = re.sub(r"(?<![\w/])(/[^\s'\"]+)+", "<file>", line)
     return line[:200]

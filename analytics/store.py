@@ -170,6 +170,14 @@ class Store:
         `sources` are (file name, size in bytes) of the upload. `_crash_before_switch` is for tests: it stops
         after the snapshot is written and before the pointer moves, as a crash there would.
         """
+        if dataset.result.accepted.get("subscriptions", 0) == 0:
+            raise InputError(
+                f"{dataset.label}: nothing to publish, no subscription was accepted "
+                f"({dataset.result.rejected:,} rows rejected); the current snapshot stays",
+                code="nothing_to_publish",
+                file=dataset.label,
+                rejected=dataset.result.rejected,
+            )
         with self._lock():
             # The whole publish holds the lock, so sweeping staging/ never removes another writer's work.
             self._sweep_staging()

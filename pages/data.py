@@ -178,14 +178,20 @@ if uploads:
             entered = st.text_input(t("data.publish_key"), type="password", key="publish_key_input") if needed else ""
             if not needed:
                 st.caption(t("data.no_key"))
-            if st.button(t("data.publish"), type="primary", icon=":material/publish:"):
-                if key_ok(entered):
-                    snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
-                    st.session_state.pop("private_dataset", None)
-                    reset_filters()
-                    st.session_state["flash"] = t("data.published", id=snapshot_id)
-                    st.rerun()
-                st.error(t("data.wrong_key"))
+            nothing = result.accepted["subscriptions"] == 0
+            if st.button(t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing):
+                if not key_ok(entered):
+                    st.error(t("data.wrong_key"))
+                else:
+                    try:
+                        snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
+                    except InputError as exc:
+                        st.error(error_text(exc))
+                    else:
+                        st.session_state.pop("private_dataset", None)
+                        reset_filters()
+                        st.session_state["flash"] = t("data.published", id=snapshot_id)
+                        st.rerun()
         with explore_col:
             if st.button(t("data.explore"), icon=":material/visibility:"):
                 st.session_state["private_dataset"] = staged

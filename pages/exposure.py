@@ -95,9 +95,12 @@ fig = go.Figure()
 for side in ("before", "after"):
     part = exp[exp["side"] == side]
     hover = t("exposure.hover_expirations", subs="%{customdata[0]:,}", seats="%{customdata[1]:,}")
+    # Each bar spans its month (or week), so the cutoff line falls inside the bar it belongs to.
     fig.add_bar(
         x=part["period"],
         y=part[measure],
+        xperiod="M1" if grain == "month" else 7 * 24 * 3600 * 1000,
+        xperiodalignment="middle",
         name=side_label(side),
         marker_color=COLOURS[side],
         customdata=part[["subscriptions", "seats"]],

@@ -182,6 +182,8 @@ def sidebar() -> Filters:
             args=("country",),
             placeholder=t("sidebar.country_placeholder"),
             help=t("sidebar.country_help"),
+            # Prefix matching: typing "DE" + Enter picks Germany, not "select 3 matches" (DE, DK, SE).
+            filter_mode="prefix",
         )
         st.text_input(
             t("sidebar.partner"),

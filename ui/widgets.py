@@ -47,7 +47,7 @@ def style(fig: go.Figure, title: str, *, y_title: str = "", x_title: str = "", h
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 16}},
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
         legend={
             "orientation": "h",
             "y": 1.02,
@@ -110,15 +110,17 @@ def date_lines(fig: go.Figure, programme: Programme, *, deadlines: bool = True) 
         fig.add_shape(
             type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line={"color": colour, "dash": dash, "width": 2}
         )
+        # Labels sit just above the plot so they never cover bars: the cutoff to the right of its line, the
+        # deadlines (days before it) to the left of theirs.
         fig.add_annotation(
             x=x,
-            y=1 - 0.09 * i,
+            y=1,
             yref="paper",
+            yanchor="bottom",
             text=label,
             showarrow=False,
-            xanchor="left",
+            xanchor="left" if i == 0 else "right",
             font={"color": colour, "size": 11},
-            bgcolor="rgba(255,255,255,0.6)",
         )
     return fig
 

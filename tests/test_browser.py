@@ -1,0 +1,490 @@
+"""Browser tests: the real `streamlit run app.py` driven by Debian Chromium through Playwright.
+
+What they pin (PRODUCT.md section 5, NOTES.md):
+- a bookmarked deep link with a filter works as the very first request after a server start, inside the frame,
+  and the filter survives a page switch;
+- every page renders without an exception or an error box (full-page screenshots in test-output/browser/);
+- the country filter set in the sidebar narrows the KPIs, goes into the URL and survives a reload;
+- a German Excel CSV (cp1252, semicolons, dd.mm.yyyy, Ja/Nein) can be uploaded, its rejected line is listed,
+  and exploring it privately changes the Exposure KPIs;
+- the call list download on the Readiness page is the call list of analytics.metrics.
+
+Expected figures come from the command line (`python -m analytics summary ... --json`) or from analytics in
+process, never typed in, except for the small German upload, which is counted by hand below.
+
+Run: `.venv/bin/python -m pytest -q tests/test_browser.py` (about two minutes). Needs /usr/bin/chromium: without it
+the tests are skipped, unless the environment variable CI is set, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from analytics.dataset import load_files
+from analytics.metrics import Filters, call_list
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = [ROOT / "data" / "sample" / name for name in ("subscriptions.csv", "partners.csv", "customers.csv")]
+OUTPUT = ROOT / "test-output" / "browser"  # git-ignored
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+TIMEOUT_MS = 45_000
+
+# The app's English column headers (on screen and in downloads) for the canonical column names.
+EN_CATALOG = ROOT / "locales" / "en.toml"
+EN_COLUMNS = tomllib.loads(EN_CATALOG.read_text(encoding="utf-8")).get("col", {}) if EN_CATALOG.exists() else {}
+
+
+def header(column: str) -> str:
+    """The header the app gives a canonical column: its English label, or the name itself."""
+    return EN_COLUMNS.get(column, column)
+
+
+# Page name (for screenshots) -> URL path and the page title drawn as its heading.
+PAGES = {
+    "exposure": ("/", "Exposure"),
+    "opt_outs": ("/opt_outs", "Opt-outs"),
+    "readiness": ("/readiness", "Partner readiness"),
+    "projection": ("/projection", "NCE projection"),
+    "trends": ("/trends", "Trends"),  # with the tests' empty store it explains that it needs two snapshots
+    "data": ("/data", "Data"),
+}
+KPI_PAGES = ("exposure", "opt_outs", "readiness", "projection")
+
+
+# ---------------------------------------------------------------- the server and the browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(store: Path, name: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free port; yields the base URL once /_stcore/health answers.
+
+    The server's output goes to test-output/browser/streamlit-<name>.log (tracebacks are only there: the app
+    shows users none).
+
+    `store` is an empty snapshot store (RADAR_STORE), so the app shows the bundled sample whatever was published
+    into data/store/ on this machine.
+    """
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    store.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "RADAR_STORE": str(store)}
+    env.pop("RADAR_PUBLISH_KEY", None)
+    port = _free_port()
+    log_path = OUTPUT / f"streamlit-{name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_for_health(process, f"http://127.0.0.1:{port}/_stcore/health", log_path)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_health(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"streamlit did not answer {url} within {timeout} s; log: {log_path}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def output_folder() -> Path:
+    """test-output/browser/, cleared of the previous run's failure screenshots and server logs."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for old in [*OUTPUT.glob("failed-*.png"), *OUTPUT.glob("streamlit-*.log")]:
+        old.unlink()
+    return OUTPUT
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if "CI" in os.environ:
+            pytest.fail(f"{CHROMIUM} is missing: browser tests must run under CI")
+        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory) -> Iterator[str]:
+    """One server for the tests that do not care which request came first."""
+    with streamlit_server(tmp_path_factory.mktemp("store"), "shared") as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser, request) -> Iterator[Page]:
+    """A fresh browser context per test (a new Streamlit session); a screenshot is kept when the test fails."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    failed_before = request.session.testsfailed
+    yield tab
+    if request.session.testsfailed > failed_before:
+        with contextlib.suppress(Exception):
+            tab.screenshot(path=OUTPUT / f"failed-{request.node.name}.png", full_page=True)
+    context.close()
+
+
+# ---------------------------------------------------------------- expected figures
+
+
+def cli_summary(*files: Path) -> dict:
+    """`python -m analytics summary FILE... --json` as a dict (totals, and by_country for every country)."""
+    command = [sys.executable, "-m", "analytics", "summary", *map(str, files), "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def sample_summary() -> dict:
+    return cli_summary(*SAMPLE)
+
+
+# ---------------------------------------------------------------- page helpers
+
+
+def wait_done(page: Page) -> None:
+    """Give Streamlit time to start the rerun an action triggers, then wait until the script has finished."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(DONE, timeout=TIMEOUT_MS)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_done(page)
+
+
+def click_nav(page: Page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).click()
+    wait_done(page)
+
+
+def nav_titles(page: Page) -> list[str]:
+    """The page titles of the sidebar navigation (the icon's ligature name is the first line of each link)."""
+    nav = page.locator('[data-testid="stSidebarNavLink"]')
+    expect(nav.first).to_be_visible()
+    return [text.strip().split("\n")[-1].strip() for text in nav.all_inner_texts()]
+
+
+def kpi(page: Page, label: str):
+    """The value of the KPI card with this label (a locator, for expect's retries)."""
+    card = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    )
+    return card.locator('[data-testid="stMetricValue"]')
+
+
+def country_select(page: Page):
+    return page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Country")
+
+
+def selected_countries(page: Page) -> list[str]:
+    """The codes shown as tags in the sidebar's Country multiselect ("DE · Germany" -> "DE")."""
+    tags = country_select(page).locator("[data-tag]")
+    return [(tags.nth(i).get_attribute("aria-label") or "").split(" · ")[0] for i in range(tags.count())]
+
+
+def url_countries(page: Page) -> list[str]:
+    query = urllib.parse.urlparse(page.url).query
+    return urllib.parse.parse_qs(query).get("country", [])
+
+
+def expect_no_errors(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+
+def grid_rows(dataframe) -> list[list[str]]:
+    """Cell texts of a st.dataframe: the grid draws on a canvas, but keeps an accessible table of the rows."""
+    return dataframe.locator("table[role=grid]").evaluate(
+        "t => [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')].map(c => c.textContent.trim()))"
+    )
+
+
+PAGE_HEIGHT_JS = """() => {
+    const height = id => document.querySelector(`[data-testid="${id}"]`)?.scrollHeight ?? 0;
+    return Math.max(height("stMain"), height("stSidebarContent"), document.documentElement.scrollHeight);
+}"""
+
+
+def _settled_height(page: Page) -> int:
+    """The page height once it stops changing (charts and tables size themselves after the script is done)."""
+    height = -1
+    for _ in range(25):
+        now = int(page.evaluate(PAGE_HEIGHT_JS))
+        if now == height:
+            break
+        height = now
+        page.wait_for_timeout(400)
+    return height
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot once the Plotly charts have drawn.
+
+    The app scrolls inside stMain and the sidebar, not the document, so full_page alone would give the first
+    screen only: the viewport is made as tall as the page for the shot (again if it grows with the viewport).
+    """
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    height = VIEWPORT["height"]
+    for _ in range(3):
+        wanted = max(VIEWPORT["height"], _settled_height(page))
+        if wanted == height:
+            break
+        height = wanted
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_timeout(800)  # Plotly redraws after the resize
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+# ---------------------------------------------------------------- 1. the first request is a deep link
+
+
+@pytest.fixture
+def fresh_server(browser, tmp_path) -> Iterator[str]:
+    """A server of its own, so that the deep link below is truly its first request (NOTES.md)."""
+    with streamlit_server(tmp_path / "store", "fresh") as base:
+        yield base
+
+
+def test_first_request_deep_link_opens_in_frame_and_keeps_filter(fresh_server, page, sample_summary):
+    de = sample_summary["by_country"]["DE"]
+
+    open_page(page, f"{fresh_server}/opt_outs?country=DE")
+
+    # Inside the frame: st.navigation's links (not the legacy pages/ nav with its extra "app" entry) and the
+    # sidebar filter set from the URL.
+    titles = nav_titles(page)
+    assert "app" not in titles, titles
+    assert all(titles.count(title) == 1 for _, title in PAGES.values()), titles
+    expect(page.get_by_role("heading", level=1)).to_have_text("Opt-outs")
+    assert selected_countries(page) == ["DE"]
+    expect(kpi(page, "Exposed partners")).to_have_text(f"{de['partners_exposed']:,}")
+    expect_no_errors(page)
+
+    click_nav(page, "Partner readiness")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Partner readiness")
+    assert urllib.parse.urlparse(page.url).path == "/readiness"
+    assert url_countries(page) == ["DE"]
+    assert selected_countries(page) == ["DE"]
+    expect(kpi(page, "Partners assessed")).to_have_text(f"{de['partners_assessed']:,}")
+    expect_no_errors(page)
+
+
+# ---------------------------------------------------------------- 2. every page renders
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_without_errors(server, page, name):
+    path, title = PAGES[name]
+    open_page(page, f"{server}{path}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect_no_errors(page)
+    if name in KPI_PAGES:
+        expect(page.locator('[data-testid="stMetric"]').first).to_be_visible()
+    assert screenshot(page, name).stat().st_size > 0
+    expect_no_errors(page)
+
+
+# ---------------------------------------------------------------- 3. the country filter through the UI
+
+
+def test_country_filter_from_sidebar_narrows_kpis_goes_to_url_and_survives_reload(server, page, sample_summary):
+    total = sample_summary["totals"]["subscriptions_in_scope"]
+    de = sample_summary["by_country"]["DE"]["subscriptions_in_scope"]
+    assert de != total
+
+    open_page(page, f"{server}/")
+    expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{total:,}")
+    assert url_countries(page) == []
+
+    combobox = country_select(page).get_by_role("combobox")
+    combobox.click()
+    combobox.press_sequentially("DE")
+    # Pick Germany itself: Streamlit's fuzzy filter also lists Denmark and Sweden for "DE", see the next test.
+    page.get_by_role("option", name=re.compile(r"^DE · ")).click()
+    page.keyboard.press("Escape")
+    wait_done(page)
+
+    expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{de:,}")
+    assert selected_countries(page) == ["DE"]
+    assert url_countries(page) == ["DE"]
+
+    page.reload()
+    wait_done(page)
+    assert url_countries(page) == ["DE"]
+    assert selected_countries(page) == ["DE"]
+    expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{de:,}")
+    expect_no_errors(page)
+
+
+def test_typing_a_country_code_and_enter_selects_that_country_only(server, page):
+    """What a champion does: click Country, type "DE", press Enter. They must get Germany, not DE, DK and SE."""
+    open_page(page, f"{server}/")
+    combobox = country_select(page).get_by_role("combobox")
+    combobox.click()
+    combobox.press_sequentially("DE")
+    page.keyboard.press("Enter")
+    wait_done(page)
+    assert selected_countries(page) == ["DE"], f"typing DE and Enter selected {selected_countries(page)}"
+    assert url_countries(page) == ["DE"]
+
+
+# ---------------------------------------------------------------- 4. a German Excel CSV upload
+
+# Counted by hand against the default programme (cutoff 11.07.2022; Bildung = education is exempt):
+#   line 2  A-1001  DE  Gewerblich  30.06.2022  Ja    -> in scope, before the cutoff
+#   line 3  A-1002  DE  Gewerblich  15.08.2022  Nein  -> in scope, after
+#   line 4  A-1003  AT  Gewerblich  11.07.2022  Ja    -> in scope, after (the cutoff day itself)
+#   line 5  A-1004  AT  Bildung     01.09.2022  Ja    -> exempt
+#   line 6  A-1005  DE  Gewerblich  10.07.2022  Nein  -> in scope, before, lapse risk
+#   line 7  A-1006  DE  Gewerblich  31.02.2022  Ja    -> rejected: no such date
+# Accepted 5, rejected 1, subscriptions in scope 4, exempt 1.
+GERMAN_ROWS = [
+    "Abonnement-ID;Partner-ID;Partnername;Kunden-ID;Land;Segment;Lizenzen;Laufzeitende;Automatische Verlängerung",
+    "A-1001;P-9001;Müller Systemhaus – Cloud GmbH;K-001;Deutschland;Gewerblich;10;30.06.2022;Ja",
+    "A-1002;P-9001;Müller Systemhaus – Cloud GmbH;K-002;Deutschland;Gewerblich;5;15.08.2022;Nein",
+    "A-1003;P-9002;Alpen IT KG;K-003;Österreich;Gewerblich;7;11.07.2022;Ja",
+    "A-1004;P-9002;Alpen IT KG;K-004;Österreich;Bildung;20;01.09.2022;Ja",
+    "A-1005;P-9003;Weiß Netzwerke OHG;K-005;Deutschland;Gewerblich;3;10.07.2022;Nein",
+    "A-1006;P-9003;Weiß Netzwerke OHG;K-006;Deutschland;Gewerblich;4;31.02.2022;Ja",
+]
+GERMAN_ACCEPTED, GERMAN_REJECTED_LINE, GERMAN_IN_SCOPE, GERMAN_EXEMPT = 5, 7, 4, 1
+
+
+def test_german_excel_csv_upload_lists_rejects_and_can_be_explored(server, page, tmp_path):
+    upload = tmp_path / "Abonnements Export.csv"
+    # cp1252 as Excel writes it: the en dash is byte 0x96, which latin-1 does not have.
+    upload.write_bytes(("\r\n".join(GERMAN_ROWS) + "\r\n").encode("cp1252"))
+    cli = cli_summary(upload)
+    assert cli["ingest"]["accepted"]["subscriptions"] == GERMAN_ACCEPTED
+    assert cli["ingest"]["rejected"] == 1
+    assert cli["totals"]["subscriptions_in_scope"] == GERMAN_IN_SCOPE
+    assert cli["totals"]["subscriptions_exempt"] == GERMAN_EXEMPT
+
+    open_page(page, f"{server}/data")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload)
+    wait_done(page)
+    expect_no_errors(page)
+    report = page.locator('[data-testid="stAlertContentSuccess"]')
+    expect(report).to_contain_text(f"Accepted {GERMAN_ACCEPTED} subscriptions")
+    expect(report).to_contain_text(re.compile(r"rejected 1 rows?\b"))
+    screenshot(page, "data-german-upload")
+
+    # The rejected row is listed with its line number, column and value.
+    rejects = page.locator('[data-testid="stDataFrame"]').filter(has_text=header("reason")).first
+    rows = grid_rows(rejects)
+    listed = [dict(zip(rows[0], row, strict=False)) for row in rows[1:] if any(row)]
+    line, column, value = header("line"), header("column"), header("value")
+    assert [(r[line], r[column], r[value]) for r in listed] == [
+        (str(GERMAN_REJECTED_LINE), "Laufzeitende", "31.02.2022")
+    ], listed
+
+    page.get_by_role("button", name=re.compile(r"^Explore .*\(only you see it\)$")).click()
+    wait_done(page)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("your private upload")
+
+    click_nav(page, "Exposure")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+    expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{GERMAN_IN_SCOPE:,}")
+    expect(kpi(page, "Exempt")).to_have_text(f"{GERMAN_EXEMPT:,}")
+    expect_no_errors(page)
+    screenshot(page, "exposure-german-upload")
+
+
+# ---------------------------------------------------------------- 5. the call list download
+
+
+def test_call_list_download_is_the_call_list(server, page):
+    dataset = load_files(SAMPLE)
+    expected = call_list(dataset.cursor(), Filters())
+    assert len(expected) > 0
+
+    open_page(page, f"{server}/readiness")
+    # table() keys its buttons csv_<name>; Streamlit puts the key on the element as the class st-key-<key>.
+    button = page.locator(".st-key-csv_call_list").get_by_role("button", name="CSV")
+    expect(button).to_have_count(1)
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "call_list.csv"
+    raw = Path(download.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "the CSV must start with a UTF-8 BOM for Excel"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+    partner_id, after_seats = header("partner_id"), header("after_seats")
+    assert {partner_id, after_seats} <= set(rows[0]), list(rows[0])
+    assert len(rows) == len(expected)
+    seats = [float(r[after_seats]) for r in rows]
+    assert seats == sorted(seats, reverse=True)
+    assert rows[0][partner_id] == expected.iloc[0]["partner_id"]
+    assert {r[partner_id] for r in rows} == set(expected["partner_id"])
+    expect_no_errors(page)

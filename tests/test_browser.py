@@ -488,3 +488,52 @@ def test_call_list_download_is_the_call_list(server, page):
     assert rows[0][partner_id] == expected.iloc[0]["partner_id"]
     assert {r[partner_id] for r in rows} == set(expected["partner_id"])
     expect_no_errors(page)
+
+
+# ---------------------------------------------------------------- refresh: publish, restart, German
+
+
+def test_published_figures_survive_a_server_restart(browser, page, tmp_path):
+    """Publish a snapshot into a store, restart `streamlit run` on it: the first page shows the published figures."""
+    from analytics.store import Store
+
+    upload = tmp_path / "weekly.csv"
+    upload.write_text(
+        "subscription_id,partner_id,customer_id,country,seats,term_end_date,auto_renew\n"
+        "S1,P1,C1,DE,10,2022-08-01,true\nS2,P2,C2,AT,4,2022-05-01,false\nS3,P3,C3,FR,7,2022-09-01,true\n",
+        encoding="utf-8",
+    )
+    store_path = tmp_path / "store"
+    expected = cli_summary(upload)["totals"]["subscriptions_in_scope"]  # 3, counted by the CLI
+    with streamlit_server(store_path, "before-restart") as base:
+        Store(store_path).publish(load_files([upload]), [(upload.name, upload.stat().st_size)])
+        open_page(page, base + "/")
+        expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{expected:,}")
+    with streamlit_server(store_path, "after-restart") as base:
+        open_page(page, base + "/opt_outs?country=DE")
+        expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("weekly.csv")
+        click_nav(page, "Exposure")
+        expect(kpi(page, "Subscriptions in scope")).to_have_text("1")  # DE: S1 only
+        screenshot(page, "exposure-after-restart")
+
+
+def test_a_german_champion_sees_german_words_and_numbers(server, browser, sample_summary):
+    """A browser set to German opens the dashboard in German; numbers use the German thousands mark."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE")
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        open_page(tab, server + "/readiness?country=DE")
+        expect(tab.locator("h1").first).to_have_text("Partnerbereitschaft")
+        assessed = sample_summary["by_country"]["DE"]["partners_assessed"]
+        expect(kpi(tab, "Bewertete Partner")).to_have_text(f"{assessed:,}".replace(",", "."))
+        tab.wait_for_timeout(1500)
+        screenshot(tab, "readiness-german")
+        click_nav(tab, "Betroffenheit")
+        in_scope = sample_summary["by_country"]["DE"]["seats_in_scope"]
+        expect(kpi(tab, "Betroffene Lizenzen")).to_have_text(f"{in_scope:,}".replace(",", "."))
+        assert "country=DE" in tab.url  # German came from the browser, so the URL needs no lang=de
+        tab.wait_for_timeout(1500)
+        screenshot(tab, "exposure-german")
+    finally:
+        context.close()

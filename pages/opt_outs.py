@@ -15,6 +15,7 @@ programme = state.current().programme
 deadline = fmt_long_date(programme.opt_out_deadline)
 st.title(t("opt_outs.title"))
 st.caption(t("opt_outs.caption", deadline=deadline, showing=state.describe(filters)))
+state.note_missing_partner_data()
 
 head = state.query("headline", filters)
 row = head.iloc[0]

@@ -17,6 +17,7 @@ st.title(t("readiness.title"))
 st.caption(
     t("readiness.caption", deadline=fmt_long_date(programme.readiness_deadline), showing=state.describe(filters))
 )
+state.note_missing_partner_data()
 
 head = state.query("headline", filters)
 row = head.iloc[0]

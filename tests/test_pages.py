@@ -124,3 +124,20 @@ def test_a_selection_without_data_explains_instead_of_failing():
     assert not at.exception
     assert any("No exposed partners" in i.value for i in at.info)
     assert not at.metric
+
+
+def test_data_without_partner_rows_explains_what_is_missing(tmp_path, monkeypatch):
+    from analytics.dataset import load_files
+    from analytics.store import Store
+
+    upload = tmp_path / "subs_only.csv"
+    upload.write_text(
+        "subscription_id,partner_id,customer_id,country,seats,term_end_date,auto_renew\nS1,P1,C1,DE,10,2022-08-01,true\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "store")
+    store.publish(load_files([upload]), [(upload.name, 1)])
+    monkeypatch.setenv("RADAR_STORE", str(store.path))
+    at = run_page("readiness")
+    assert any("no partner table" in i.value for i in at.info)
+    assert {m.label: m.value for m in at.metric}["Fully ready"] == "0"

@@ -118,6 +118,23 @@ def _countries(_dataset: Dataset, version: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _row_counts(_dataset: Dataset, version: str) -> dict:
+    return metrics.row_counts(_dataset.cursor())
+
+
+def row_counts() -> dict:
+    """Rows per table of the current dataset (cached by its version)."""
+    dataset = current()
+    return _row_counts(dataset, dataset.version)
+
+
+def note_missing_partner_data() -> None:
+    """Say plainly when the data has no partner rows, so opt-outs and readiness read as 'no data', not 'none'."""
+    if row_counts()["partners"] == 0:
+        st.info(t("sidebar.no_partner_data"), icon=":material/info:")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _segments(_dataset: Dataset, version: str) -> list[str]:
     return metrics.segments(_dataset.cursor())
 

@@ -16,19 +16,11 @@ cutoff = fmt_long_date(programme.cutoff)
 st.title(t("exposure.title"))
 st.caption(t("exposure.caption", cutoff=cutoff, showing=state.describe(filters)))
 
-head = state.query("headline", filters)
-row = head.iloc[0]
+head, row, total = state.headline(filters)
 if int(row["subscriptions_in_scope"]) + int(row["subscriptions_exempt"]) == 0:
     empty(t("exposure.empty"))
     st.stop()
-base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
-
-
-def total(key):
-    return None if base is None else base[key]
-
-
-cols = st.columns(6)
+cols = st.columns(3) + st.columns(3)
 kpi(
     cols[0],
     t("exposure.in_scope"),

@@ -17,18 +17,10 @@ st.title(t("opt_outs.title"))
 st.caption(t("opt_outs.caption", deadline=deadline, showing=state.describe(filters)))
 state.note_missing_partner_data()
 
-head = state.query("headline", filters)
-row = head.iloc[0]
+head, row, total = state.headline(filters)
 if int(row["partners_exposed"]) == 0:
     empty(t("opt_outs.empty"))
     st.stop()
-base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
-
-
-def total(key):
-    return None if base is None else base[key]
-
-
 cols = st.columns(5)
 kpi(cols[0], t("opt_outs.exposed"), row["partners_exposed"], total("partners_exposed"))
 kpi(cols[1], t("opt_outs.opted_out"), row["partners_opted_out"], total("partners_opted_out"))

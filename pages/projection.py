@@ -16,18 +16,10 @@ programme = state.current().programme
 st.title(t("projection.title"))
 st.caption(t("projection.caption", cutoff=fmt_long_date(programme.cutoff), showing=state.describe(filters)))
 
-head = state.query("headline", filters)
-row = head.iloc[0]
+head, row, total = state.headline(filters)
 if int(row["projected_subscriptions"]) == 0:
     empty(t("projection.empty"))
     st.stop()
-base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
-
-
-def total(key):
-    return None if base is None else base[key]
-
-
 cols = st.columns(5)
 kpi(cols[0], t("projection.subscriptions"), row["projected_subscriptions"], total("projected_subscriptions"))
 kpi(cols[1], t("projection.seats"), row["projected_seats"], total("projected_seats"))

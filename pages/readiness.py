@@ -19,18 +19,10 @@ st.caption(
 )
 state.note_missing_partner_data()
 
-head = state.query("headline", filters)
-row = head.iloc[0]
+head, row, total = state.headline(filters)
 if int(row["partners_assessed"]) == 0:
     empty(t("readiness.empty"))
     st.stop()
-base = state.query("headline", state.Filters()).iloc[0] if state.is_filtered(filters) else None
-
-
-def total(key):
-    return None if base is None else base[key]
-
-
 cols = st.columns(4)
 kpi(
     cols[0],
@@ -51,7 +43,7 @@ kpi(
     cols[3],
     t("readiness.not_ready"),
     row["partners_assessed"] - row["partners_fully_ready"],
-    None if base is None else base["partners_assessed"] - base["partners_fully_ready"],
+    None if total("partners_assessed") is None else total("partners_assessed") - total("partners_fully_ready"),
     help=t("readiness.not_ready_help"),
 )
 

@@ -310,5 +310,19 @@ def describe(filters: Filters) -> str:
     return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
 
 
+def headline(filters: Filters):
+    """The headline figures for the filter: (all rows, the total row, total(key) of the unfiltered data).
+
+    `total(key)` is None without a filter, so KPI cards compare against all data only when it differs.
+    """
+    head = query("headline", filters)
+    base = query("headline", Filters()).iloc[0] if is_filtered(filters) else None
+
+    def total(key: str):
+        return None if base is None else base[key]
+
+    return head, head.iloc[0], total
+
+
 def is_filtered(filters: Filters) -> bool:
     return bool(filters.countries or filters.segments or filters.partner)

@@ -52,12 +52,12 @@ def ensure_frame() -> None:
 # ---------------------------------------------------------------- datasets
 
 
-@st.cache_resource(show_spinner="Loading the sample data…")
+@st.cache_resource(show_spinner=False)
 def sample_dataset() -> Dataset:
     return load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
 
 
-@st.cache_resource(show_spinner="Loading the published snapshot…", max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def snapshot_dataset(store_path: str, snapshot_id: str) -> Dataset:
     """A published snapshot, loaded once per process and shared by every session (read through cursors)."""
     return Store(store_path).load(snapshot_id, load_programme())
@@ -77,7 +77,8 @@ def published() -> Dataset:
     if snapshot_id is None:
         return sample_dataset()
     try:
-        return snapshot_dataset(str(current_store.path), snapshot_id)
+        with st.spinner(t("sidebar.loading_snapshot", id=snapshot_id)):
+            return snapshot_dataset(str(current_store.path), snapshot_id)
     except Exception:  # a damaged snapshot must not take the dashboard down
         log.exception("cannot load snapshot %s", snapshot_id)
         st.toast(t("sidebar.snapshot_failed"), icon=":material/error:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -166,11 +167,13 @@ def table(
 ) -> None:
     """The table behind a chart, with CSV and Excel downloads of exactly what it shows."""
     st.dataframe(frame, hide_index=True, column_config=column_config(frame, column_config_overrides), height=height)
+    # Deferred: the file is built only when someone clicks, not on every rerun (an Excel file of a large
+    # table takes seconds).
     download = for_download(frame)
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button(
             t("table.csv"),
-            to_csv(download),
+            functools.partial(to_csv, download),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"csv_{name}",
@@ -179,7 +182,7 @@ def table(
         )
         st.download_button(
             t("table.excel"),
-            to_xlsx(download, name),
+            functools.partial(to_xlsx, download, name),
             file_name=f"{name}.xlsx",
             key=f"xlsx_{name}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

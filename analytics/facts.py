@@ -1,4 +1,5 @@
-"""Per-partner and per-subscription facts derived once per dataset and programme (scope, side, migration month)."""
+"""Facts derived once per dataset and programme: per partner, per subscription (scope, side, migration month),
+and per partner, country and segment (the pre-aggregate most figures are computed from)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,40 @@ FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
 """
 
 
+# One row per partner, country and segment: every partner-level figure (and the headline sums) is computed from
+# this small table instead of the millions of subscription rows; filters (country, segment, partner search)
+# apply to it exactly as to sub_facts.
+PCS_SQL = """
+CREATE OR REPLACE TABLE pcs AS
+SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.segment,
+    count(*) FILTER (s.scope = 'in_scope') AS in_scope_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.scope = 'in_scope'), 0) AS in_scope_seats,
+    count(*) FILTER (s.scope = 'exempt') AS exempt_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.scope = 'exempt'), 0) AS exempt_seats,
+    count(*) FILTER (s.scope = 'no_term_end') AS no_term_end_subscriptions,
+    count(*) FILTER (s.scope = 'inactive') AS inactive_subscriptions,
+    count(*) FILTER (s.side = 'before') AS before_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.side = 'before'), 0) AS before_seats,
+    count(*) FILTER (s.side = 'after') AS after_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.side = 'after'), 0) AS after_seats,
+    sum(s.monthly_value) FILTER (s.side = 'after') AS after_monthly_value,
+    count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.lapse_risk), 0) AS lapse_risk_seats,
+    count(*) FILTER (s.projected) AS projected_subscriptions,
+    coalesce(sum(s.seats) FILTER (s.projected), 0) AS projected_seats,
+    coalesce(sum(s.seats) FILTER (s.scope = 'nce'), 0) AS nce_seats,
+    min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
+    any_value(p.opted_out) AS opted_out, any_value(p.opt_out_date) AS opt_out_date,
+    any_value(p.late_opt_out) AS late_opt_out, any_value(p.steps_done) AS steps_done,
+    any_value(p.fully_ready) AS fully_ready, any_value(p.mpa_signed) AS mpa_signed,
+    any_value(p.indirect_provider_confirmed) AS indirect_provider_confirmed,
+    any_value(p.mpn_id_updated) AS mpn_id_updated, any_value(p.mca_all_customers) AS mca_all_customers,
+    any_value(p.has_partner_row) AS has_partner_row
+FROM sub_facts s JOIN partner_facts p ON p.partner_id = s.partner_id
+GROUP BY s.partner_id, s.country, s.segment
+"""
+
+
 def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme."""
     params = {
@@ -110,3 +145,4 @@ def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     }
     con.execute(PARTNER_FACTS_SQL, {k: params[k] for k in ("exempt", "opt_out_deadline")})
     con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff")})
+    con.execute(PCS_SQL)

@@ -22,68 +22,112 @@ class Filters:
     segments: tuple[str, ...] = ()
     partner: str = ""
 
-    def params(self, **extra) -> dict:
-        return {
+    def params(self, sql: str = "", **extra) -> dict:
+        """The bound values the SQL text uses (DuckDB refuses unused named parameters)."""
+        values = {
             "countries": list(self.countries),
             "segments": list(self.segments),
             "partner": self.partner.strip().lower(),
             **extra,
         }
+        return {k: v for k, v in values.items() if f"${k}" in sql} if sql else values
 
 
-# The filter every query applies to sub_facts (alias s). Parameters: $countries, $segments, $partner.
-WHERE = """
-    (len($countries::VARCHAR[]) = 0 OR list_contains($countries::VARCHAR[], s.country))
-    AND (len($segments::VARCHAR[]) = 0 OR list_contains($segments::VARCHAR[], s.segment))
-    AND ($partner = '' OR contains(lower(s.partner_name), $partner) OR contains(lower(s.partner_id), $partner))
+def where(filters: Filters, alias: str = "s") -> str:
+    """The filter clause for sub_facts or pcs (alias `s`), made of fixed fragments only: a fragment is left out
+    when its filter is empty (so an unused filter costs nothing); the values are always bound parameters
+    ($countries, $segments, $partner), never text in the SQL."""
+    parts = ["true"]
+    if filters.countries:
+        parts.append(f"list_contains($countries::VARCHAR[], {alias}.country)")
+    if filters.segments:
+        parts.append(f"list_contains($segments::VARCHAR[], {alias}.segment)")
+    if filters.partner.strip():
+        parts.append(
+            f"(contains(lower({alias}.partner_name), $partner) OR contains(lower({alias}.partner_id), $partner))"
+        )
+    return " AND ".join(parts)
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> pd.DataFrame:
+    """Run a query template: `{where}` becomes the filter clause, the values are bound."""
+    text = sql.replace("{where}", where(filters))
+    return con.execute(text, filters.params(text, **extra)).df()
+
+
+# Sums and partner properties of one partner: over pcs rows per (country, partner), and again over those rows
+# per partner for the total, so every partner count below is a plain count(*) (no DISTINCT).
+_PER_PARTNER = """
+        sum(s.in_scope_subscriptions) AS in_scope_subscriptions, sum(s.in_scope_seats) AS in_scope_seats,
+        sum(s.exempt_subscriptions) AS exempt_subscriptions, sum(s.exempt_seats) AS exempt_seats,
+        sum(s.no_term_end_subscriptions) AS no_term_end_subscriptions,
+        sum(s.inactive_subscriptions) AS inactive_subscriptions,
+        sum(s.before_subscriptions) AS before_subscriptions, sum(s.before_seats) AS before_seats,
+        sum(s.after_subscriptions) AS after_subscriptions, sum(s.after_seats) AS after_seats,
+        sum(s.after_monthly_value) AS after_monthly_value,
+        sum(s.lapse_risk_subscriptions) AS lapse_risk_subscriptions, sum(s.lapse_risk_seats) AS lapse_risk_seats,
+        sum(s.projected_subscriptions) AS projected_subscriptions, sum(s.projected_seats) AS projected_seats,
+        sum(s.nce_seats) AS nce_seats,
+        any_value(s.opted_out) AS opted_out, any_value(s.late_opt_out) AS late_opt_out,
+        any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
+        any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
+        any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers
 """
 
-
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    return con.execute(sql, params).df()
-
-
 HEADLINE_SQL = f"""
+WITH per AS (
+    SELECT s.country, s.partner_id, {_PER_PARTNER}
+    FROM pcs s
+    WHERE {{where}}
+    GROUP BY s.country, s.partner_id
+),
+total AS (
+    -- the one-row join keeps a total row (of zeros) when nothing matches the filter
+    SELECT NULL AS country, s.partner_id, {_PER_PARTNER}
+    FROM (SELECT 1) AS one LEFT JOIN per s ON true
+    GROUP BY s.partner_id
+),
+rows AS (SELECT * FROM total UNION ALL SELECT * FROM per)
 SELECT
-    CASE WHEN grouping(s.country) = 1 THEN NULL ELSE s.country END AS country,
-    count(*) FILTER (s.scope = 'in_scope') AS subscriptions_in_scope,
-    coalesce(sum(s.seats) FILTER (s.scope = 'in_scope'), 0) AS seats_in_scope,
-    count(*) FILTER (s.scope = 'exempt') AS subscriptions_exempt,
-    coalesce(sum(s.seats) FILTER (s.scope = 'exempt'), 0) AS seats_exempt,
-    count(*) FILTER (s.scope = 'no_term_end') AS subscriptions_no_term_end,
-    count(*) FILTER (s.scope = 'inactive') AS subscriptions_inactive,
-    count(*) FILTER (s.side = 'before') AS before_subscriptions,
-    coalesce(sum(s.seats) FILTER (s.side = 'before'), 0) AS before_seats,
-    count(*) FILTER (s.side = 'after') AS after_subscriptions,
-    coalesce(sum(s.seats) FILTER (s.side = 'after'), 0) AS after_seats,
-    sum(s.monthly_value) FILTER (s.side = 'after') AS after_monthly_value,
-    count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions,
-    coalesce(sum(s.seats) FILTER (s.lapse_risk), 0) AS lapse_risk_seats,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after') AS partners_exposed,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND s.opted_out) AS partners_opted_out,
-    coalesce(sum(s.seats) FILTER (s.side = 'after' AND s.opted_out), 0) AS opted_out_seats,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND s.late_opt_out) AS late_opt_outs,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out) AS partners_assessed,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.fully_ready)
+    country,
+    coalesce(sum(in_scope_subscriptions), 0) AS subscriptions_in_scope,
+    coalesce(sum(in_scope_seats), 0) AS seats_in_scope,
+    coalesce(sum(exempt_subscriptions), 0) AS subscriptions_exempt,
+    coalesce(sum(exempt_seats), 0) AS seats_exempt,
+    coalesce(sum(no_term_end_subscriptions), 0) AS subscriptions_no_term_end,
+    coalesce(sum(inactive_subscriptions), 0) AS subscriptions_inactive,
+    coalesce(sum(before_subscriptions), 0) AS before_subscriptions,
+    coalesce(sum(before_seats), 0) AS before_seats,
+    coalesce(sum(after_subscriptions), 0) AS after_subscriptions,
+    coalesce(sum(after_seats), 0) AS after_seats,
+    sum(after_monthly_value) AS after_monthly_value,
+    coalesce(sum(lapse_risk_subscriptions), 0) AS lapse_risk_subscriptions,
+    coalesce(sum(lapse_risk_seats), 0) AS lapse_risk_seats,
+    -- A partner counts in every country where it has an after-cutoff subscription, once in the total.
+    count(*) FILTER (after_subscriptions > 0) AS partners_exposed,
+    count(*) FILTER (after_subscriptions > 0 AND opted_out) AS partners_opted_out,
+    coalesce(sum(after_seats) FILTER (opted_out), 0) AS opted_out_seats,
+    count(*) FILTER (after_subscriptions > 0 AND late_opt_out) AS late_opt_outs,
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out) AS partners_assessed,
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND fully_ready)
         AS partners_fully_ready,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mpa_signed) AS step_mpa_signed,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.indirect_provider_confirmed)
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mpa_signed) AS step_mpa_signed,
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND indirect_provider_confirmed)
         AS step_indirect_provider_confirmed,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mpn_id_updated)
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mpn_id_updated)
         AS step_mpn_id_updated,
-    count(DISTINCT s.partner_id) FILTER (s.side = 'after' AND NOT s.opted_out AND s.mca_all_customers)
+    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mca_all_customers)
         AS step_mca_all_customers,
-    count(*) FILTER (s.projected) AS projected_subscriptions,
-    coalesce(sum(s.seats) FILTER (s.projected), 0) AS projected_seats,
-    count(*) FILTER (s.projected AND s.fully_ready) AS projected_ready_subscriptions,
-    count(*) FILTER (s.projected AND NOT s.fully_ready) AS projected_at_risk_subscriptions,
-    coalesce(sum(s.seats) FILTER (s.projected AND s.fully_ready), 0) AS projected_ready_seats,
-    coalesce(sum(s.seats) FILTER (s.projected AND NOT s.fully_ready), 0) AS projected_at_risk_seats,
-    coalesce(sum(s.seats) FILTER (s.scope = 'nce'), 0) AS nce_seats
-FROM sub_facts s
-WHERE {WHERE}
-GROUP BY GROUPING SETS ((), (s.country))
-ORDER BY grouping(s.country) DESC, after_seats DESC, country
+    coalesce(sum(projected_subscriptions), 0) AS projected_subscriptions,
+    coalesce(sum(projected_seats), 0) AS projected_seats,
+    coalesce(sum(projected_subscriptions) FILTER (fully_ready), 0) AS projected_ready_subscriptions,
+    coalesce(sum(projected_subscriptions) FILTER (NOT fully_ready), 0) AS projected_at_risk_subscriptions,
+    coalesce(sum(projected_seats) FILTER (fully_ready), 0) AS projected_ready_seats,
+    coalesce(sum(projected_seats) FILTER (NOT fully_ready), 0) AS projected_at_risk_seats,
+    coalesce(sum(nce_seats), 0) AS nce_seats
+FROM rows
+GROUP BY country
+ORDER BY country IS NOT NULL, after_seats DESC, country
 """
 
 
@@ -107,7 +151,7 @@ def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     A partner counts in every country where it has an after-cutoff subscription, once in the total.
     Rates are NULL when their denominator is 0.
     """
-    frame = _df(con, HEADLINE_RATES_SQL, filters.params())
+    frame = _df(con, HEADLINE_RATES_SQL, filters)
     frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
     return frame
 
@@ -177,7 +221,7 @@ def block(row: dict) -> dict:
     }
 
 
-PROJECTION_SQL = f"""
+PROJECTION_SQL = """
 SELECT s.country, strftime(s.migration_date, '%Y-%m') AS month,
        count(*) AS subscriptions, sum(s.seats) AS seats,
        count(*) FILTER (s.fully_ready) AS ready_subscriptions,
@@ -185,7 +229,7 @@ SELECT s.country, strftime(s.migration_date, '%Y-%m') AS month,
        coalesce(sum(s.seats) FILTER (s.fully_ready), 0) AS ready_seats,
        coalesce(sum(s.seats) FILTER (NOT s.fully_ready), 0) AS at_risk_seats
 FROM sub_facts s
-WHERE s.projected AND {WHERE}
+WHERE s.projected AND {where}
 GROUP BY ALL
 ORDER BY s.country, month
 """
@@ -195,15 +239,15 @@ def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame
     """Projected NCE migrations per country and month: after-cutoff subscriptions of partners that did not
     opt out at their end month, renewed before-cutoff ones (auto-renew on) at their first renewed end date
     on or after the cutoff; split into ready (partner fully ready) and at risk."""
-    return _df(con, PROJECTION_SQL, filters.params())
+    return _df(con, PROJECTION_SQL, filters)
 
 
-EXPIRATIONS_SQL = f"""
+EXPIRATIONS_SQL = """
 SELECT CAST(date_trunc($grain, s.term_end_date) AS DATE) AS period, s.side,
        count(*) AS subscriptions, sum(s.seats) AS seats,
        count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions
 FROM sub_facts s
-WHERE s.side IS NOT NULL AND {WHERE}
+WHERE s.side IS NOT NULL AND {where}
 GROUP BY ALL
 ORDER BY period, s.side
 """
@@ -213,28 +257,28 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     """In-scope subscriptions and seats by end week or month, before/after the cutoff."""
     if grain not in ("week", "month"):
         raise ValueError("grain must be week or month")
-    return _df(con, EXPIRATIONS_SQL, filters.params(grain=grain))
+    return _df(con, EXPIRATIONS_SQL, filters, grain=grain)
 
 
-PARTNERS_SQL = f"""
+PARTNERS_SQL = """
 SELECT s.partner_id, any_value(s.partner_name) AS partner_name,
-       string_agg(DISTINCT s.country, ', ' ORDER BY s.country) AS countries,
-       count(*) FILTER (s.side = 'after') AS after_subscriptions,
-       coalesce(sum(s.seats) FILTER (s.side = 'after'), 0) AS after_seats,
-       count(*) FILTER (s.side = 'before') AS before_subscriptions,
-       coalesce(sum(s.seats) FILTER (s.side = 'before'), 0) AS before_seats,
-       count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions,
-       min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
-       any_value(p.opted_out) AS opted_out, any_value(p.opt_out_date) AS opt_out_date,
-       any_value(p.late_opt_out) AS late_opt_out, any_value(p.steps_done) AS steps_done,
-       any_value(p.fully_ready) AS fully_ready,
-       any_value(p.mpa_signed) AS mpa_signed,
-       any_value(p.indirect_provider_confirmed) AS indirect_provider_confirmed,
-       any_value(p.mpn_id_updated) AS mpn_id_updated,
-       any_value(p.mca_all_customers) AS mca_all_customers,
-       any_value(p.has_partner_row) AS has_partner_row
-FROM sub_facts s JOIN partner_facts p ON p.partner_id = s.partner_id
-WHERE s.scope = 'in_scope' AND {WHERE}
+       string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.in_scope_subscriptions > 0) AS countries,
+       sum(s.after_subscriptions) AS after_subscriptions,
+       sum(s.after_seats) AS after_seats,
+       sum(s.before_subscriptions) AS before_subscriptions,
+       sum(s.before_seats) AS before_seats,
+       sum(s.lapse_risk_subscriptions) AS lapse_risk_subscriptions,
+       min(s.first_after_cutoff_end) AS first_after_cutoff_end,
+       any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
+       any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
+       any_value(s.fully_ready) AS fully_ready,
+       any_value(s.mpa_signed) AS mpa_signed,
+       any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
+       any_value(s.mpn_id_updated) AS mpn_id_updated,
+       any_value(s.mca_all_customers) AS mca_all_customers,
+       any_value(s.has_partner_row) AS has_partner_row
+FROM pcs s
+WHERE s.in_scope_subscriptions > 0 AND {where}
 GROUP BY s.partner_id
 """
 
@@ -243,7 +287,7 @@ def exposed_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     """Exposed partners (at least one after-cutoff subscription in the filter) with their volume and status,
     sorted by after-cutoff seats."""
     sql = f"SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 ORDER BY after_seats DESC, partner_id"
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def call_list(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -256,14 +300,14 @@ def call_list(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     WHERE after_subscriptions > 0 AND NOT opted_out AND NOT fully_ready
     ORDER BY after_seats DESC, after_subscriptions DESC, partner_id
     """
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def opted_out_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Exposed partners that opted out, with their after-cutoff volume and whether the opt-out was late."""
     sql = f"""SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND opted_out
               ORDER BY opt_out_date NULLS LAST, after_seats DESC, partner_id"""
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -275,7 +319,7 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     WHERE after_subscriptions > 0 AND opted_out AND opt_out_date IS NOT NULL
     GROUP BY opt_out_date ORDER BY opt_out_date
     """
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -292,7 +336,7 @@ def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     ) AS t(position, step, partners)
     ORDER BY position
     """
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -308,7 +352,7 @@ def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
         UNION ALL SELECT 'mca_all_customers', count(*) FILTER (mca_all_customers), 4 FROM p
     ) ORDER BY o
     """
-    return _df(con, sql, filters.params())
+    return _df(con, sql, filters)
 
 
 def countries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -354,4 +398,4 @@ def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: 
            sum(at_risk_seats) - round(sum(at_risk_seats) * $share) AS remaining_at_risk_seats
     FROM ({PROJECTION_SQL}) GROUP BY month ORDER BY month
     """
-    return _df(con, sql, filters.params(share=share))
+    return _df(con, sql, filters, share=share)

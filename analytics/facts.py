@@ -96,7 +96,7 @@ SELECT r.subscription_id, r.partner_id, p.partner_name, r.customer_id, r.custome
        -- The distributor migrates at term end unless the partner opted out; that holds for a renewed
        -- subscription too once its renewed term ends on or after the cutoff.
        r.migration_date IS NOT NULL AND NOT p.opted_out AS projected,
-       p.opted_out, p.late_opt_out, p.fully_ready, p.steps_done,
+       p.opted_out, p.opt_out_date, p.late_opt_out, p.fully_ready, p.steps_done, p.has_partner_row,
        p.mpa_signed, p.indirect_provider_confirmed, p.mpn_id_updated, p.mca_all_customers
 FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
 """
@@ -125,13 +125,13 @@ SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.seg
     coalesce(sum(s.seats) FILTER (s.projected), 0) AS projected_seats,
     coalesce(sum(s.seats) FILTER (s.scope = 'nce'), 0) AS nce_seats,
     min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
-    any_value(p.opted_out) AS opted_out, any_value(p.opt_out_date) AS opt_out_date,
-    any_value(p.late_opt_out) AS late_opt_out, any_value(p.steps_done) AS steps_done,
-    any_value(p.fully_ready) AS fully_ready, any_value(p.mpa_signed) AS mpa_signed,
-    any_value(p.indirect_provider_confirmed) AS indirect_provider_confirmed,
-    any_value(p.mpn_id_updated) AS mpn_id_updated, any_value(p.mca_all_customers) AS mca_all_customers,
-    any_value(p.has_partner_row) AS has_partner_row
-FROM sub_facts s JOIN partner_facts p ON p.partner_id = s.partner_id
+    any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
+    any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
+    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
+    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.has_partner_row) AS has_partner_row
+FROM sub_facts s
 GROUP BY s.partner_id, s.country, s.segment
 """
 

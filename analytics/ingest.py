@@ -204,10 +204,10 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
         # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
         # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
         expr = (
-            f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN CAST({v} AS BIGINT) "
+            f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN TRY_CAST({v} AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,3}}([.]\\d{{3}})+|\\d{{1,3}}(,\\d{{3}})+|\\d{{1,3}}({_GROUPING}\\d{{3}})+') "
-            f"THEN CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
+            f"THEN TRY_CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
+            f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN TRY_CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
     if kind == DECIMAL:

@@ -124,7 +124,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     readable = path
     tmp = None
     # DuckDB mis-reads a record after a bare CR when other lines end in LF: rewrite such files with one newline.
-    mixed = b"\n" in sample and re.search(rb"\r(?!\n)", sample[:-1]) is not None
+    mixed = "\n" in text and re.search(r"\r(?!\n)", text) is not None
     if encoding not in ("utf-8", "utf-8-sig") or mixed:
         tmp = _transcode(path, encoding, name, universal_newlines=mixed)
         readable = Path(tmp)
@@ -297,7 +297,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_inde
     try:
         with zipfile.ZipFile(path) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
+    except Exception:  # BadZipFile, OSError, NotImplementedError (unknown zip versions), ...
         raise InputError(
             f"{name}: not an Excel workbook (.xlsx files are zip archives; this one is not)", code="not_xlsx", file=name
         ) from None
@@ -398,10 +398,13 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: 
         raise InputError(
             f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
         ) from None
-    headers = list(table.column_names)
-    data = {}
-    for i, column in enumerate(table.columns):
-        data[f"c{i}"] = [_cell_text(v) for v in column.to_pylist()]
+    try:
+        headers = list(table.column_names)
+        data = {f"c{i}": [_cell_text(v) for v in column.to_pylist()] for i, column in enumerate(table.columns)}
+    except Exception as exc:  # dates beyond year 9999, text that is not UTF-8, types Python cannot hold
+        raise InputError(
+            f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
+        ) from None
     data[f"c{len(headers)}"] = [None] * table.num_rows
     data["_line"] = list(range(2, table.num_rows + 2))
     raw = f"raw_{index}"

@@ -33,3 +33,21 @@ def isolated_store(tmp_path_factory):
         os.environ.pop("RADAR_STORE", None)
     else:
         os.environ["RADAR_STORE"] = previous
+
+
+def _register_hypothesis_profiles() -> None:
+    """Hypothesis profiles for tests/test_properties.py: "ci" (the default, bounded and derandomized, so a run is
+    repeatable and fits the suite's time) and "dev" (HYPOTHESIS_PROFILE=dev, ten times the examples)."""
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    slow = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "ci", max_examples=30, deadline=None, derandomize=True, suppress_health_check=slow, print_blob=True
+    )
+    settings.register_profile("dev", max_examples=300, deadline=None, suppress_health_check=slow, print_blob=True)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_register_hypothesis_profiles()

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mapping", type=Path, help="TOML file that overrides the column mapping")
     s.add_argument("--programme", type=Path, help="programme TOML (default: config/programme.toml)")
     s.add_argument("--json", action="store_true", help="print the documented JSON document")
+    s.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default: no limit)")
 
     i = verbs.add_parser("ingest", help="validate export files and (with --publish) publish them as a snapshot")
     i.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--publish", action="store_true", help="publish the result as the current snapshot")
     i.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
     i.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    i.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default: no limit)")
 
     ls = verbs.add_parser("snapshots", help="list the published snapshots, newest first")
     ls.add_argument("--store", type=Path)
@@ -81,7 +83,7 @@ def _summary(args: argparse.Namespace) -> int:
     programme = load_programme(args.programme)
     if args.files:
         _check_files(args.files)
-        dataset = load_files(args.files, Overrides.load(args.mapping), programme)
+        dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
     else:
         store = Store(args.store)
         current = store.current_id()
@@ -99,6 +101,11 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit(args: argparse.Namespace) -> int | None:
+    """The command line is the operator's: no file size limit unless --max-file-mb asks for one."""
+    return None if args.max_file_mb is None else int(args.max_file_mb * 2**20)
+
+
 def _check_files(files: list[Path]) -> None:
     for path in files:
         if not path.is_file():
@@ -107,7 +114,7 @@ def _check_files(files: list[Path]) -> None:
 
 def _ingest(args: argparse.Namespace) -> int:
     _check_files(args.files)
-    dataset = load_files(args.files, Overrides.load(args.mapping), load_programme())
+    dataset = load_files(args.files, Overrides.load(args.mapping), load_programme(), max_file_bytes=_limit(args))
     result = dataset.result
     report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
     if args.publish:

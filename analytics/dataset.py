@@ -57,12 +57,16 @@ def load_files(
     overrides: Overrides | None = None,
     programme: Programme | None = None,
     label: str | None = None,
+    max_file_bytes: int | None = -1,
 ) -> Dataset:
-    """Ingest files ((path, display name) pairs or plain paths) and derive the facts for a programme."""
+    """Ingest files ((path, display name) pairs or plain paths) and derive the facts for a programme.
+
+    `max_file_bytes`: -1 applies the server's upload limit (config/server.toml), None none (command line).
+    """
     pairs = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
     programme = programme or load_programme()
     con = connect()
-    result = ingest(con, pairs, overrides)
+    result = ingest(con, pairs, overrides, max_file_bytes)
     build_facts(con, programme)
     harden(con)
     digest = hashlib.blake2b(digest_size=8)

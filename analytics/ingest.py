@@ -339,6 +339,7 @@ def ingest(
     con: duckdb.DuckDBPyConnection,
     files: list[tuple[Path, str]],
     overrides: Overrides | None = None,
+    max_file_bytes: int | None = -1,
 ) -> IngestResult:
     """Read `files` ((path, display name) pairs) into tables subscriptions, partners, customers, rejects."""
     overrides = overrides or Overrides()
@@ -349,7 +350,7 @@ def ingest(
     con.unregister("vocab_in")
     sources: list[Source] = []
     for path, name in files:
-        sources += read_file(con, path, name, len(sources))
+        sources += read_file(con, path, name, len(sources), max_file_bytes)
     mappings = [map_source(con, s, overrides) for s in sources]
     warnings = [f"{m.source.label}: {note}" for m in mappings for note in m.notes]
     if not any(m.table == "subscriptions" for m in mappings):

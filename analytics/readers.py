@@ -51,8 +51,13 @@ class Source:
         return f"{self.file} [{self.sheet}]" if self.sheet else self.file
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index: int) -> list[Source]:
-    """Load one file into raw tables named raw_<n>; `name` is what messages call the file."""
+def read_file(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index: int, max_bytes: int | None = -1
+) -> list[Source]:
+    """Load one file into raw tables named raw_<n>; `name` is what messages call the file.
+
+    `max_bytes` is the size limit: -1 for the server's upload limit (config/server.toml), None for none.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -62,8 +67,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, first_index
         raise InputError(f"{name}: cannot be opened ({exc.strerror})", code="cannot_open", file=name) from None
     if size == 0:
         raise InputError(f"{name}: the file is empty", code="empty", file=name)
-    limit = settings().max_file_bytes
-    if size > limit:
+    # -1: the server's upload limit; None: no limit (the operator's command line).
+    limit = settings().max_file_bytes if max_bytes == -1 else max_bytes
+    if limit is not None and size > limit:
         raise InputError(
             f"{name}: too large ({size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB)",
             code="too_large",

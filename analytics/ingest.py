@@ -522,6 +522,12 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {empty} WHERE false")
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_{table} AS {' UNION ALL '.join(selects)}")
+    repeated = con.execute(f"SELECT count(*) - count(DISTINCT {key}) FROM all_{table}").fetchone()[0]
+    if repeated == 0:
+        # The usual case: every id once, nothing to rank (a window over millions of rows is the slow part).
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM all_{table} ORDER BY _src, _line")
+        con.execute(f"DROP TABLE all_{table}")
+        return
     if table == "subscriptions" or not derived:
         # Repeated ids: the first occurrence is kept, every later one is rejected and says where the first is.
         con.execute(

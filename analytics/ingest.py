@@ -385,16 +385,17 @@ def ingest(
             )
     typed = [type_source(con, m, overrides, n) for n, m in enumerate(mappings)]
     _collect_rejects(con, mappings, typed)
+    # Memory: the raw text tables are the largest; they are not needed once the rejects have their values.
+    for m in mappings:
+        for suffix in ("", "_rejects", "_scan"):
+            con.execute(f"DROP TABLE IF EXISTS {m.source.table}{suffix}")
     for table in TABLES:
         _assemble(con, table, mappings, typed)
+    for name in typed:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     _physical_lines(con, sources)
     accepted = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     rejected = con.execute("SELECT count(*) FROM (SELECT DISTINCT file, line FROM rejects)").fetchone()[0]
-    for n, m in enumerate(mappings):
-        con.execute(f"DROP TABLE IF EXISTS {typed[n]}")
-        con.execute(f"DROP TABLE IF EXISTS {m.source.table}")
-        con.execute(f"DROP TABLE IF EXISTS {m.source.table}_rejects")
-        con.execute(f"DROP TABLE IF EXISTS {m.source.table}_scan")
     return IngestResult(accepted=accepted, rejected=rejected, mappings=mappings, warnings=warnings)
 
 

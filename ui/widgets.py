@@ -27,6 +27,9 @@ COLOURS = {
 }
 
 
+MAX_SCREEN_ROWS = 2000
+
+
 def side_label(side: str) -> str:
     return t(f"side.{side}")
 
@@ -166,7 +169,12 @@ def table(
     caption: str | None = None,
 ) -> None:
     """The table behind a chart, with CSV and Excel downloads of exactly what it shows."""
-    st.dataframe(frame, hide_index=True, column_config=column_config(frame, column_config_overrides), height=height)
+    # A browser table of tens of thousands of rows costs seconds to send and draw; the screen shows the first
+    # MAX_SCREEN_ROWS (tables come sorted by what matters), the downloads always hold every row.
+    shown = frame.head(MAX_SCREEN_ROWS)
+    st.dataframe(shown, hide_index=True, column_config=column_config(shown, column_config_overrides), height=height)
+    if len(frame) > MAX_SCREEN_ROWS:
+        st.caption(t("table.first_rows", shown=fmt_int(MAX_SCREEN_ROWS), total=fmt_int(len(frame))))
     # Deferred: the file is built only when someone clicks, not on every rerun (an Excel file of a large
     # table takes seconds).
     download = for_download(frame)

@@ -212,9 +212,16 @@ def wait_done(page: Page) -> None:
     page.wait_for_selector(DONE, timeout=TIMEOUT_MS)
 
 
+def wait_loaded(page: Page) -> None:
+    """After a navigation or reload: the fresh document says "notRunning" before its first run has even begun,
+    so wait for the sidebar filters that every run draws, then for the run to finish."""
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stMultiSelect"]', timeout=TIMEOUT_MS)
+    wait_done(page)
+
+
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
-    wait_done(page)
+    wait_loaded(page)
 
 
 def click_nav(page: Page, title: str) -> None:
@@ -245,6 +252,12 @@ def selected_countries(page: Page) -> list[str]:
     """The codes shown as tags in the sidebar's Country multiselect ("DE · Germany" -> "DE")."""
     tags = country_select(page).locator("[data-tag]")
     return [(tags.nth(i).get_attribute("aria-label") or "").split(" · ")[0] for i in range(tags.count())]
+
+
+def expect_countries(page: Page, codes: list[str]) -> None:
+    """The Country multiselect shows exactly these tags (retried, like expect(), while the page settles)."""
+    expect(country_select(page).locator("[data-tag]")).to_have_count(len(codes), timeout=TIMEOUT_MS)
+    assert selected_countries(page) == codes
 
 
 def url_countries(page: Page) -> list[str]:
@@ -326,7 +339,7 @@ def test_first_request_deep_link_opens_in_frame_and_keeps_filter(fresh_server, p
     assert "app" not in titles, titles
     assert all(titles.count(title) == 1 for _, title in PAGES.values()), titles
     expect(page.get_by_role("heading", level=1)).to_have_text("Opt-outs")
-    assert selected_countries(page) == ["DE"]
+    expect_countries(page, ["DE"])
     expect(kpi(page, "Exposed partners")).to_have_text(f"{de['partners_exposed']:,}")
     expect_no_errors(page)
 
@@ -334,7 +347,7 @@ def test_first_request_deep_link_opens_in_frame_and_keeps_filter(fresh_server, p
     expect(page.get_by_role("heading", level=1)).to_have_text("Partner readiness")
     assert urllib.parse.urlparse(page.url).path == "/readiness"
     assert url_countries(page) == ["DE"]
-    assert selected_countries(page) == ["DE"]
+    expect_countries(page, ["DE"])
     expect(kpi(page, "Partners assessed")).to_have_text(f"{de['partners_assessed']:,}")
     expect_no_errors(page)
 
@@ -375,13 +388,13 @@ def test_country_filter_from_sidebar_narrows_kpis_goes_to_url_and_survives_reloa
     wait_done(page)
 
     expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{de:,}")
-    assert selected_countries(page) == ["DE"]
+    expect_countries(page, ["DE"])
     assert url_countries(page) == ["DE"]
 
     page.reload()
-    wait_done(page)
+    wait_loaded(page)
     assert url_countries(page) == ["DE"]
-    assert selected_countries(page) == ["DE"]
+    expect_countries(page, ["DE"])
     expect(kpi(page, "Subscriptions in scope")).to_have_text(f"{de:,}")
     expect_no_errors(page)
 
@@ -394,7 +407,7 @@ def test_typing_a_country_code_and_enter_selects_that_country_only(server, page)
     combobox.press_sequentially("DE")
     page.keyboard.press("Enter")
     wait_done(page)
-    assert selected_countries(page) == ["DE"], f"typing DE and Enter selected {selected_countries(page)}"
+    expect_countries(page, ["DE"])
     assert url_countries(page) == ["DE"]
 
 

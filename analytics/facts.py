@@ -1,5 +1,6 @@
 """Facts derived once per dataset and programme: per partner, per subscription (scope, side, migration month),
-and per partner, country and segment (the pre-aggregate most figures are computed from)."""
+and the pre-aggregates the figures are computed from: per partner, country and segment (pcs), per partner and
+country (pc), per partner (pt), and the time series per country and segment (projection_cs, expiration_cs)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,7 @@ FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
 PCS_SQL = """
 CREATE OR REPLACE TABLE pcs AS
 SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.segment,
+    count(*) AS all_subscriptions,
     count(*) FILTER (s.scope = 'in_scope') AS in_scope_subscriptions,
     coalesce(sum(s.seats) FILTER (s.scope = 'in_scope'), 0) AS in_scope_seats,
     count(*) FILTER (s.scope = 'exempt') AS exempt_subscriptions,
@@ -136,6 +138,70 @@ GROUP BY s.partner_id, s.country, s.segment
 """
 
 
+# How pcs rows roll up to one partner (over segments, or over countries and segments): counts add up, the
+# partner's own properties are the same on each of its rows. Used to build pc and pt below, and by
+# analytics/metrics.py to roll up on the fly when a segment or country filter rules the stored roll-ups out.
+ROLLUP = """
+    any_value(s.partner_name) AS partner_name,
+    sum(s.in_scope_subscriptions)::BIGINT AS in_scope_subscriptions, sum(s.in_scope_seats)::BIGINT AS in_scope_seats,
+    sum(s.exempt_subscriptions)::BIGINT AS exempt_subscriptions, sum(s.exempt_seats)::BIGINT AS exempt_seats,
+    sum(s.no_term_end_subscriptions)::BIGINT AS no_term_end_subscriptions,
+    sum(s.inactive_subscriptions)::BIGINT AS inactive_subscriptions,
+    sum(s.before_subscriptions)::BIGINT AS before_subscriptions, sum(s.before_seats)::BIGINT AS before_seats,
+    sum(s.after_subscriptions)::BIGINT AS after_subscriptions, sum(s.after_seats)::BIGINT AS after_seats,
+    sum(s.after_monthly_value) AS after_monthly_value,
+    sum(s.lapse_risk_subscriptions)::BIGINT AS lapse_risk_subscriptions,
+    sum(s.lapse_risk_seats)::BIGINT AS lapse_risk_seats,
+    sum(s.projected_subscriptions)::BIGINT AS projected_subscriptions,
+    sum(s.projected_seats)::BIGINT AS projected_seats,
+    sum(s.nce_seats)::BIGINT AS nce_seats,
+    min(s.first_after_cutoff_end) AS first_after_cutoff_end,
+    any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
+    any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
+    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
+    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.has_partner_row) AS has_partner_row
+"""
+
+# The partner's countries with in-scope subscriptions (within what is rolled up), for the partner lists.
+COUNTRIES = "string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.in_scope_subscriptions > 0) AS countries"
+
+# pc: one row per partner and country; pt: one row per partner. A query without a segment filter reads pc
+# instead of rolling pcs up, and one without a country or segment filter reads pt (analytics/metrics.py).
+PC_SQL = f"""
+CREATE OR REPLACE TABLE pc AS SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s GROUP BY s.partner_id, s.country
+"""
+PT_SQL = f"CREATE OR REPLACE TABLE pt AS SELECT s.partner_id, {ROLLUP}, {COUNTRIES} FROM pcs s GROUP BY s.partner_id"
+
+# The time series per subscription, and their sums per country and segment (a few thousand rows whatever the
+# size of the data): the projection and expiration figures read the sums, or these rows when a partner search
+# needs the partner of each subscription (analytics/metrics.py).
+PROJECTION_ROWS = """
+    SELECT s.country, s.segment, s.partner_id, s.partner_name, strftime(s.migration_date, '%Y-%m') AS month,
+           s.fully_ready, 1 AS subscriptions, s.seats
+    FROM sub_facts s WHERE s.projected
+"""
+EXPIRATION_ROWS = """
+    SELECT s.country, s.segment, s.partner_id, s.partner_name, s.side,
+           CAST(date_trunc('week', s.term_end_date) AS DATE) AS week,
+           CAST(date_trunc('month', s.term_end_date) AS DATE) AS month,
+           1 AS subscriptions, s.seats, s.lapse_risk::INT AS lapse_risk_subscriptions
+    FROM sub_facts s WHERE s.side IS NOT NULL
+"""
+PROJECTION_CS_SQL = f"""
+CREATE OR REPLACE TABLE projection_cs AS
+SELECT country, segment, month, fully_ready, count(*) AS subscriptions, sum(seats)::BIGINT AS seats
+FROM ({PROJECTION_ROWS}) GROUP BY country, segment, month, fully_ready
+"""
+EXPIRATION_CS_SQL = f"""
+CREATE OR REPLACE TABLE expiration_cs AS
+SELECT country, segment, side, week, month, count(*) AS subscriptions, sum(seats)::BIGINT AS seats,
+       sum(lapse_risk_subscriptions)::BIGINT AS lapse_risk_subscriptions
+FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
+"""
+
+
 def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme."""
     params = {
@@ -145,4 +211,10 @@ def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     }
     con.execute(PARTNER_FACTS_SQL, {k: params[k] for k in ("exempt", "opt_out_deadline")})
     con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff")})
-    con.execute(PCS_SQL)
+    build_aggregates(con)
+
+
+def build_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)derive the pre-aggregates from sub_facts."""
+    for sql in (PCS_SQL, PC_SQL, PT_SQL, PROJECTION_CS_SQL, EXPIRATION_CS_SQL):
+        con.execute(sql)

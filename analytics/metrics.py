@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PROJECTION_ROWS, ROLLUP
+
 STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
 
 
@@ -55,41 +57,37 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> 
     return con.execute(text, filters.params(text, **extra)).df()
 
 
-# Sums and partner properties of one partner: over pcs rows per (country, partner), and again over those rows
-# per partner for the total, so every partner count below is a plain count(*) (no DISTINCT).
-_PER_PARTNER = """
-        sum(s.in_scope_subscriptions) AS in_scope_subscriptions, sum(s.in_scope_seats) AS in_scope_seats,
-        sum(s.exempt_subscriptions) AS exempt_subscriptions, sum(s.exempt_seats) AS exempt_seats,
-        sum(s.no_term_end_subscriptions) AS no_term_end_subscriptions,
-        sum(s.inactive_subscriptions) AS inactive_subscriptions,
-        sum(s.before_subscriptions) AS before_subscriptions, sum(s.before_seats) AS before_seats,
-        sum(s.after_subscriptions) AS after_subscriptions, sum(s.after_seats) AS after_seats,
-        sum(s.after_monthly_value) AS after_monthly_value,
-        sum(s.lapse_risk_subscriptions) AS lapse_risk_subscriptions, sum(s.lapse_risk_seats) AS lapse_risk_seats,
-        sum(s.projected_subscriptions) AS projected_subscriptions, sum(s.projected_seats) AS projected_seats,
-        sum(s.nce_seats) AS nce_seats,
-        any_value(s.opted_out) AS opted_out, any_value(s.late_opt_out) AS late_opt_out,
-        any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
-        any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-        any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers
-"""
+# ---------------------------------------------------------------- which pre-aggregate answers a filter
+#
+# Every partner-level figure reads the smallest stored roll-up that the filters allow (analytics/facts.py):
+# pt (one row per partner) when neither a country nor a segment is chosen, pc (partner x country) when no
+# segment is, else pcs (partner x country x segment) rolled up on the fly. The time series read their sums
+# per country and segment, or the subscriptions themselves when a partner search needs each one's partner.
+# The table names are fixed text here, never user input; the filter values stay bound parameters.
 
-HEADLINE_SQL = f"""
-WITH per AS (
-    SELECT s.country, s.partner_id, {_PER_PARTNER}
-    FROM pcs s
-    WHERE {{where}}
-    GROUP BY s.country, s.partner_id
-),
-total AS (
-    -- the one-row join keeps a total row (of zeros) when nothing matches the filter
-    SELECT NULL AS country, s.partner_id, {_PER_PARTNER}
-    FROM (SELECT 1) AS one LEFT JOIN per s ON true
-    GROUP BY s.partner_id
-),
-rows AS (SELECT * FROM total UNION ALL SELECT * FROM per)
-SELECT
-    country,
+
+def _partners_sql(filters: Filters, with_countries: bool = True) -> str:
+    """One row per partner within the filters: the sums of its subscriptions there and its properties."""
+    if not filters.countries and not filters.segments:
+        return "SELECT * FROM pt s WHERE {where}"
+    source = "pcs" if filters.segments else "pc"
+    countries = f", {COUNTRIES}" if with_countries else ""
+    return f"SELECT s.partner_id, {ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"
+
+
+def _partner_countries_sql(filters: Filters) -> str:
+    """One row per partner and country within the filters."""
+    if not filters.segments:
+        return "SELECT * FROM pc s WHERE {where}"
+    return f"SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s WHERE {{where}} GROUP BY s.partner_id, s.country"
+
+
+def _series_source(filters: Filters, table: str, rows: str) -> str:
+    """The sums per country and segment, or the subscription rows when the partner search is in use."""
+    return f"({rows}) s" if filters.partner.strip() else f"{table} s"
+
+
+_HEADLINE_COLUMNS = """
     coalesce(sum(in_scope_subscriptions), 0) AS subscriptions_in_scope,
     coalesce(sum(in_scope_seats), 0) AS seats_in_scope,
     coalesce(sum(exempt_subscriptions), 0) AS subscriptions_exempt,
@@ -125,14 +123,9 @@ SELECT
     coalesce(sum(projected_seats) FILTER (fully_ready), 0) AS projected_ready_seats,
     coalesce(sum(projected_seats) FILTER (NOT fully_ready), 0) AS projected_at_risk_seats,
     coalesce(sum(nce_seats), 0) AS nce_seats
-FROM rows
-GROUP BY country
-ORDER BY country IS NOT NULL, after_seats DESC, country
 """
 
-
-HEADLINE_RATES_SQL = f"""
-SELECT *,
+_HEADLINE_RATES = """
     partners_opted_out / NULLIF(partners_exposed, 0) AS opt_out_rate,
     opted_out_seats / NULLIF(after_seats, 0) AS opt_out_seat_rate,
     partners_fully_ready / NULLIF(partners_assessed, 0) AS readiness_rate,
@@ -141,8 +134,24 @@ SELECT *,
     step_mpn_id_updated / NULLIF(partners_assessed, 0) AS rate_mpn_id_updated,
     step_mca_all_customers / NULLIF(partners_assessed, 0) AS rate_mca_all_customers,
     NULLIF(nce_seats, 0) / (nce_seats + seats_in_scope) AS migration_progress
-FROM ({HEADLINE_SQL})
 """
+
+
+def headline_sql(filters: Filters) -> str:
+    """The headline query for these filters: the total over one row per partner (an aggregate without GROUP BY,
+    so there is a total row of zeros when nothing matches), then the countries over one row per partner and
+    country, so every partner count is a plain count(*)."""
+    return f"""
+    WITH per_partner AS ({_partners_sql(filters, with_countries=False)}),
+    per_country AS ({_partner_countries_sql(filters)}),
+    counts AS (
+        SELECT CAST(NULL AS VARCHAR) AS country, {_HEADLINE_COLUMNS} FROM per_partner
+        UNION ALL
+        SELECT country, {_HEADLINE_COLUMNS} FROM per_country GROUP BY country
+    )
+    SELECT *, {_HEADLINE_RATES} FROM counts
+    ORDER BY country IS NOT NULL, after_seats DESC, country
+    """
 
 
 def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -151,7 +160,7 @@ def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     A partner counts in every country where it has an after-cutoff subscription, once in the total.
     Rates are NULL when their denominator is 0.
     """
-    frame = _df(con, HEADLINE_RATES_SQL, filters)
+    frame = _df(con, headline_sql(filters), filters)
     frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
     return frame
 
@@ -221,34 +230,38 @@ def block(row: dict) -> dict:
     }
 
 
-PROJECTION_SQL = """
-SELECT s.country, strftime(s.migration_date, '%Y-%m') AS month,
-       count(*) AS subscriptions, sum(s.seats) AS seats,
-       count(*) FILTER (s.fully_ready) AS ready_subscriptions,
-       count(*) FILTER (NOT s.fully_ready) AS at_risk_subscriptions,
-       coalesce(sum(s.seats) FILTER (s.fully_ready), 0) AS ready_seats,
-       coalesce(sum(s.seats) FILTER (NOT s.fully_ready), 0) AS at_risk_seats
-FROM sub_facts s
-WHERE s.projected AND {where}
-GROUP BY ALL
-ORDER BY s.country, month
+_PROJECTION_SQL = """
+SELECT s.country, s.month,
+       sum(s.subscriptions)::BIGINT AS subscriptions, sum(s.seats)::BIGINT AS seats,
+       coalesce(sum(s.subscriptions) FILTER (s.fully_ready), 0)::BIGINT AS ready_subscriptions,
+       coalesce(sum(s.subscriptions) FILTER (NOT s.fully_ready), 0)::BIGINT AS at_risk_subscriptions,
+       coalesce(sum(s.seats) FILTER (s.fully_ready), 0)::BIGINT AS ready_seats,
+       coalesce(sum(s.seats) FILTER (NOT s.fully_ready), 0)::BIGINT AS at_risk_seats
+FROM {source}
+WHERE {where}
+GROUP BY s.country, s.month
+ORDER BY s.country, s.month
 """
+
+
+def _projection_sql(filters: Filters) -> str:
+    return _PROJECTION_SQL.replace("{source}", _series_source(filters, "projection_cs", PROJECTION_ROWS))
 
 
 def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Projected NCE migrations per country and month: after-cutoff subscriptions of partners that did not
     opt out at their end month, renewed before-cutoff ones (auto-renew on) at their first renewed end date
     on or after the cutoff; split into ready (partner fully ready) and at risk."""
-    return _df(con, PROJECTION_SQL, filters)
+    return _df(con, _projection_sql(filters), filters)
 
 
-EXPIRATIONS_SQL = """
-SELECT CAST(date_trunc($grain, s.term_end_date) AS DATE) AS period, s.side,
-       count(*) AS subscriptions, sum(s.seats) AS seats,
-       count(*) FILTER (s.lapse_risk) AS lapse_risk_subscriptions
-FROM sub_facts s
-WHERE s.side IS NOT NULL AND {where}
-GROUP BY ALL
+_EXPIRATIONS_SQL = """
+SELECT CASE WHEN $grain = 'week' THEN s.week ELSE s.month END AS period, s.side,
+       sum(s.subscriptions)::BIGINT AS subscriptions, sum(s.seats)::BIGINT AS seats,
+       sum(s.lapse_risk_subscriptions)::BIGINT AS lapse_risk_subscriptions
+FROM {source}
+WHERE {where}
+GROUP BY period, s.side
 ORDER BY period, s.side
 """
 
@@ -257,57 +270,64 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     """In-scope subscriptions and seats by end week or month, before/after the cutoff."""
     if grain not in ("week", "month"):
         raise ValueError("grain must be week or month")
-    return _df(con, EXPIRATIONS_SQL, filters, grain=grain)
+    sql = _EXPIRATIONS_SQL.replace("{source}", _series_source(filters, "expiration_cs", EXPIRATION_ROWS))
+    return _df(con, sql, filters, grain=grain)
 
 
-PARTNERS_SQL = """
-SELECT s.partner_id, any_value(s.partner_name) AS partner_name,
-       string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.in_scope_subscriptions > 0) AS countries,
-       sum(s.after_subscriptions) AS after_subscriptions,
-       sum(s.after_seats) AS after_seats,
-       sum(s.before_subscriptions) AS before_subscriptions,
-       sum(s.before_seats) AS before_seats,
-       sum(s.lapse_risk_subscriptions) AS lapse_risk_subscriptions,
-       min(s.first_after_cutoff_end) AS first_after_cutoff_end,
-       any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
-       any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
-       any_value(s.fully_ready) AS fully_ready,
-       any_value(s.mpa_signed) AS mpa_signed,
-       any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-       any_value(s.mpn_id_updated) AS mpn_id_updated,
-       any_value(s.mca_all_customers) AS mca_all_customers,
-       any_value(s.has_partner_row) AS has_partner_row
-FROM pcs s
-WHERE s.in_scope_subscriptions > 0 AND {where}
-GROUP BY s.partner_id
+# The columns of the partner lists, in this order.
+_PARTNER_COLUMNS = """
+    partner_id, partner_name, countries, after_subscriptions, after_seats, before_subscriptions, before_seats,
+    lapse_risk_subscriptions, first_after_cutoff_end, opted_out, opt_out_date, late_opt_out, steps_done,
+    fully_ready, mpa_signed, indirect_provider_confirmed, mpn_id_updated, mca_all_customers, has_partner_row
 """
 
 
-def exposed_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Exposed partners (at least one after-cutoff subscription in the filter) with their volume and status,
-    sorted by after-cutoff seats."""
-    sql = f"SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 ORDER BY after_seats DESC, partner_id"
-    return _df(con, sql, filters)
+def _partner_list(
+    con: duckdb.DuckDBPyConnection, filters: Filters, condition: str, order: str, limit: int | None, extra: str = ""
+) -> pd.DataFrame:
+    """Exposed partners (an after-cutoff subscription within the filters) that meet `condition` (fixed SQL).
 
-
-def call_list(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Not-ready exposed partners that did not opt out, sorted by after-cutoff seats, missing steps named."""
+    `limit` returns only the first rows (what a screen shows: converting tens of thousands of rows to a
+    DataFrame costs far more than finding them), with the whole list's size and after-cutoff seats in the
+    columns `list_partners` and `list_after_seats` on every row."""
+    totals = ""
+    tail = ""
+    bound = {}
+    if limit is not None:
+        totals = ", count(*) OVER () AS list_partners, sum(after_seats) OVER () AS list_after_seats"
+        tail = "LIMIT $limit"
+        bound = {"limit": int(limit)}
     sql = f"""
-    SELECT *, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
-                          lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
-                                            mca_all_customers][i]) AS missing_steps
-    FROM ({PARTNERS_SQL})
-    WHERE after_subscriptions > 0 AND NOT opted_out AND NOT fully_ready
-    ORDER BY after_seats DESC, after_subscriptions DESC, partner_id
+    SELECT {_PARTNER_COLUMNS}{extra}{totals}
+    FROM ({_partners_sql(filters)})
+    WHERE after_subscriptions > 0 AND {condition}
+    ORDER BY {order}
+    {tail}
     """
-    return _df(con, sql, filters)
+    return _df(con, sql, filters, **bound)
 
 
-def opted_out_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+def exposed_partners(
+    con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None, opted_out: bool = True
+) -> pd.DataFrame:
+    """Exposed partners (at least one after-cutoff subscription in the filter) with their volume and status,
+    sorted by after-cutoff seats; `opted_out=False` leaves out those that opted out."""
+    condition = "true" if opted_out else "NOT opted_out"
+    return _partner_list(con, filters, condition, "after_seats DESC, partner_id", limit)
+
+
+def call_list(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None) -> pd.DataFrame:
+    """Not-ready exposed partners that did not opt out, sorted by after-cutoff seats, missing steps named."""
+    missing = """, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
+                          lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
+                                            mca_all_customers][i]) AS missing_steps"""
+    order = "after_seats DESC, after_subscriptions DESC, partner_id"
+    return _partner_list(con, filters, "NOT opted_out AND NOT fully_ready", order, limit, extra=missing)
+
+
+def opted_out_partners(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None) -> pd.DataFrame:
     """Exposed partners that opted out, with their after-cutoff volume and whether the opt-out was late."""
-    sql = f"""SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND opted_out
-              ORDER BY opt_out_date NULLS LAST, after_seats DESC, partner_id"""
-    return _df(con, sql, filters)
+    return _partner_list(con, filters, "opted_out", "opt_out_date NULLS LAST, after_seats DESC, partner_id", limit)
 
 
 def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -315,7 +335,7 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     sql = f"""
     SELECT opt_out_date, count(*) AS opt_outs, sum(count(*)) OVER (ORDER BY opt_out_date) AS cumulative,
            bool_or(late_opt_out) AS late
-    FROM ({PARTNERS_SQL})
+    FROM ({_partners_sql(filters, with_countries=False)})
     WHERE after_subscriptions > 0 AND opted_out AND opt_out_date IS NOT NULL
     GROUP BY opt_out_date ORDER BY opt_out_date
     """
@@ -325,7 +345,8 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
 def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Assessed partners (exposed, not opted out) that completed each step and every step before it."""
     sql = f"""
-    WITH p AS (SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND NOT opted_out)
+    WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
+               WHERE after_subscriptions > 0 AND NOT opted_out)
     SELECT * FROM (VALUES
         (0, 'assessed', (SELECT count(*) FROM p)),
         (1, 'mpa_signed', (SELECT count(*) FROM p WHERE mpa_signed)),
@@ -342,7 +363,8 @@ def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
 def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Per step: assessed partners that have done it (in any order) and the share."""
     sql = f"""
-    WITH p AS (SELECT * FROM ({PARTNERS_SQL}) WHERE after_subscriptions > 0 AND NOT opted_out)
+    WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
+               WHERE after_subscriptions > 0 AND NOT opted_out)
     SELECT step, done, (SELECT count(*) FROM p) AS assessed,
            done / NULLIF((SELECT count(*) FROM p), 0) AS rate
     FROM (
@@ -358,15 +380,15 @@ def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
 def countries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every country in the data with its after-cutoff seats (the sidebar sorts by exposure)."""
     sql = """
-    SELECT country, coalesce(sum(seats) FILTER (side = 'after'), 0) AS after_seats, count(*) AS subscriptions
-    FROM sub_facts GROUP BY country ORDER BY after_seats DESC, country
+    SELECT country, sum(after_seats)::BIGINT AS after_seats, sum(all_subscriptions)::BIGINT AS subscriptions
+    FROM pcs GROUP BY country ORDER BY after_seats DESC, country
     """
     return con.execute(sql).df()
 
 
 def segments(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The segments present in the data."""
-    return [r[0] for r in con.execute("SELECT DISTINCT segment FROM sub_facts ORDER BY segment").fetchall()]
+    return [r[0] for r in con.execute("SELECT DISTINCT segment FROM pcs ORDER BY segment").fetchall()]
 
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -396,6 +418,6 @@ def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: 
            sum(ready_seats) AS ready_seats, sum(at_risk_seats) AS at_risk_seats,
            round(sum(at_risk_seats) * $share) AS expected_ready_seats,
            sum(at_risk_seats) - round(sum(at_risk_seats) * $share) AS remaining_at_risk_seats
-    FROM ({PROJECTION_SQL}) GROUP BY month ORDER BY month
+    FROM ({_projection_sql(filters)}) GROUP BY month ORDER BY month
     """
     return _df(con, sql, filters, share=share)

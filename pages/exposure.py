@@ -8,7 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
-from ui.widgets import COLOURS, chart, date_lines, empty, kpi, side_label, style, table  # noqa: E402
+from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, date_lines, empty, kpi, side_label, style, table  # noqa: E402
 
 filters = state.get_filters()
 programme = state.current().programme
@@ -127,7 +127,7 @@ with left:
     )
     table(by_country, "exposure_by_country")
 with right:
-    partners = state.query("exposed_partners", filters)
+    partners = state.query("exposed_partners", filters, limit=MAX_SCREEN_ROWS)
     top = partners.head(15)
     hover = t("exposure.hover_partner", seats="%{x:,}", subs="%{customdata[1]:,}")
     fig = go.Figure(
@@ -143,18 +143,24 @@ with right:
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(hovermode="closest")
     chart(style(fig, t("exposure.chart_partners"), height=max(300, 28 * len(top) + 120)), "partner_chart")
-    shown = partners[
-        [
-            "partner_id",
-            "partner_name",
-            "countries",
-            "after_subscriptions",
-            "after_seats",
-            "before_subscriptions",
-            "lapse_risk_subscriptions",
-            "first_after_cutoff_end",
-            "opted_out",
-            "fully_ready",
-        ]
+    columns = [
+        "partner_id",
+        "partner_name",
+        "countries",
+        "after_subscriptions",
+        "after_seats",
+        "before_subscriptions",
+        "lapse_risk_subscriptions",
+        "first_after_cutoff_end",
+        "opted_out",
+        "fully_ready",
     ]
-    table(shown, "exposed_partners", height=360, caption=t("exposure.partners_count", count=fmt_int(len(partners))))
+    exposed = int(row["partners_exposed"])  # the headline's count: the length of the whole list
+    table(
+        partners[columns],
+        "exposed_partners",
+        height=360,
+        caption=t("exposure.partners_count", count=fmt_int(exposed)),
+        total_rows=exposed,
+        full=state.whole("exposed_partners", filters, lambda frame: frame[columns]),
+    )

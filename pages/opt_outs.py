@@ -8,7 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
-from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table  # noqa: E402
+from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, date_lines, empty, kpi, list_size, style, table  # noqa: E402
 
 filters = state.get_filters()
 programme = state.current().programme
@@ -105,21 +105,22 @@ with right:
         table(timeline, "opt_outs_over_time")
 
 st.subheader(t("opt_outs.list_title"))
-opted = state.query("opted_out_partners", filters)
-shown = opted[
-    [
-        "partner_id",
-        "partner_name",
-        "countries",
-        "opt_out_date",
-        "late_opt_out",
-        "after_subscriptions",
-        "after_seats",
-        "has_partner_row",
-    ]
+opted = state.query("opted_out_partners", filters, limit=MAX_SCREEN_ROWS)
+columns = [
+    "partner_id",
+    "partner_name",
+    "countries",
+    "opt_out_date",
+    "late_opt_out",
+    "after_subscriptions",
+    "after_seats",
+    "has_partner_row",
 ]
+count, seats = list_size(opted)
 table(
-    shown,
+    opted[columns],
     "opted_out_partners",
-    caption=t("opt_outs.list_caption", count=fmt_int(len(shown)), seats=fmt_int(shown["after_seats"].sum())),
+    caption=t("opt_outs.list_caption", count=fmt_int(count), seats=fmt_int(seats)),
+    total_rows=count,
+    full=state.whole("opted_out_partners", filters, lambda frame: frame[columns]),
 )

@@ -8,7 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
-from ui.widgets import COLOURS, chart, empty, kpi, step_label, style, table  # noqa: E402
+from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, empty, kpi, list_size, step_label, style, table  # noqa: E402
 
 STEPS = ["mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers"]
 filters = state.get_filters()
@@ -83,22 +83,29 @@ with right:
     table(by_country, "readiness_by_country")
 
 st.subheader(t("readiness.call_title"))
-calls = state.query("call_list", filters)
-calls = calls.assign(missing=calls["missing_steps"].map(lambda steps: ", ".join(t(f"step.short_{s}") for s in steps)))
-shown = calls[
-    [
-        "partner_id",
-        "partner_name",
-        "countries",
-        "after_seats",
-        "after_subscriptions",
-        "first_after_cutoff_end",
-        "steps_done",
-        "missing",
-        *STEPS,
-        "has_partner_row",
-    ]
+calls = state.query("call_list", filters, limit=MAX_SCREEN_ROWS)
+columns = [
+    "partner_id",
+    "partner_name",
+    "countries",
+    "after_seats",
+    "after_subscriptions",
+    "first_after_cutoff_end",
+    "steps_done",
+    "missing",
+    *STEPS,
+    "has_partner_row",
 ]
+short = {step: t(f"step.short_{step}") for step in STEPS}  # taken now: a download runs outside the session
+
+
+def call_rows(frame, short=short):
+    """The call list as shown and downloaded: the missing steps named in the session's language."""
+    return frame.assign(missing=frame["missing_steps"].map(lambda steps: ", ".join(short[s] for s in steps)))[columns]
+
+
+shown = call_rows(calls)
+count, seats = list_size(calls)
 table(
     shown,
     "call_list",
@@ -110,12 +117,13 @@ table(
         "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format="%d / 4"),
         "missing": st.column_config.TextColumn(t("col.missing"), width="large"),
     },
-    caption=t("readiness.call_caption", count=fmt_int(len(shown)), seats=fmt_int(shown["after_seats"].sum())),
+    caption=t("readiness.call_caption", count=fmt_int(count), seats=fmt_int(seats)),
+    total_rows=count,
+    full=state.whole("call_list", filters, call_rows),
 )
 
 st.subheader(t("readiness.matrix_title"))
-matrix = state.query("exposed_partners", filters)
-matrix = matrix[~matrix["opted_out"]].head(40)
+matrix = state.query("exposed_partners", filters, limit=40, opted_out=False)
 done, not_done = t("readiness.done"), t("readiness.not_done")
 fig = go.Figure(
     go.Heatmap(

@@ -97,6 +97,32 @@ def test_filtered_kpi_shows_the_unfiltered_total_for_comparison(expected):
     assert card.delta == f"of {n(expected[None]['totals']['subscriptions_in_scope'])} in all data"
 
 
+@pytest.mark.parametrize(
+    ("page", "marker", "size"),
+    [
+        ("readiness", "missing", lambda b: b["partners_assessed"] - b["partners_fully_ready"]),
+        ("exposure", "lapse_risk_subscriptions", lambda b: b["partners_exposed"]),
+        ("opt_outs", "opt_out_date", lambda b: b["partners_opted_out"]),
+    ],
+)
+def test_a_long_partner_list_shows_its_first_rows_and_says_how_many_there_are(
+    expected, monkeypatch, page, marker, size
+):
+    """The lists come from a query with a limit (ui.widgets.MAX_SCREEN_ROWS); the caption tells the whole size,
+    which must equal the command line's count, not the number of rows drawn."""
+    import ui.widgets
+
+    monkeypatch.setattr(ui.widgets, "MAX_SCREEN_ROWS", 7)
+    whole = size(expected[None]["totals"])
+    assert whole > 7
+    at = run_page(page)
+    listed = next(d.value for d in at.dataframe if marker in d.value.columns)
+    assert len(listed) == 7
+    captions = [c.value for c in at.caption]
+    assert f"Showing the first 7 of {n(whole)} rows; the downloads hold them all." in captions
+    assert "list_partners" not in listed.columns
+
+
 def test_page_started_alone_runs_inside_the_frame_with_the_url_filter():
     # AppTest resets Streamlit's navigation flag, like the first request after a restart (NOTES.md).
     at = run_page("readiness", "DE")

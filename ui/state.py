@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -111,6 +112,21 @@ def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
     return _query(
         dataset, name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items())
     )
+
+
+def whole(
+    name: str, filters: Filters, shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None, **extra
+) -> Callable[[], pd.DataFrame]:
+    """Every row of a metric (then `shape`d as the page shows it), for a download that runs on the click: the
+    dataset is taken now, since the click is served outside the script run (no session there); not cached."""
+    dataset = current()
+    function = getattr(metrics, name)
+
+    def rows() -> pd.DataFrame:
+        frame = function(dataset.cursor(), filters, **extra)
+        return shape(frame) if shape is not None else frame
+
+    return rows
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

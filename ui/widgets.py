@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -155,9 +156,26 @@ def column_config(frame: pd.DataFrame, overrides: dict | None = None) -> dict:
     return config
 
 
+def _headers(frame: pd.DataFrame) -> dict[str, str]:
+    """The on-screen headers of the table's columns, in the session's language (for the downloads)."""
+    return {c: t(f"col.{c}") for c in frame.columns if f"col.{c}" in catalog("en")}
+
+
 def for_download(frame: pd.DataFrame) -> pd.DataFrame:
     """The table as downloaded: the same headers as on screen."""
-    return frame.rename(columns={c: t(f"col.{c}") for c in frame.columns if f"col.{c}" in catalog("en")})
+    return frame.rename(columns=_headers(frame))
+
+
+def list_size(frame: pd.DataFrame) -> tuple[int, int]:
+    """The length and after-cutoff seats of a whole partner list, from the first rows a query with a limit
+    returned (analytics.metrics: list_partners, list_after_seats); an empty list is (0, 0)."""
+    if frame.empty:
+        return 0, 0
+    return int(frame["list_partners"].iloc[0]), int(frame["list_after_seats"].iloc[0])
+
+
+def _download_file(rows: Callable[[], pd.DataFrame], headers: dict[str, str], build: Callable, *args) -> bytes:
+    return build(rows().rename(columns=headers), *args)
 
 
 def table(
@@ -167,21 +185,30 @@ def table(
     column_config_overrides: dict | None = None,
     height: int | str = "auto",
     caption: str | None = None,
+    total_rows: int | None = None,
+    full: Callable[[], pd.DataFrame] | None = None,
 ) -> None:
-    """The table behind a chart, with CSV and Excel downloads of exactly what it shows."""
+    """The table behind a chart, with CSV and Excel downloads of exactly what it shows.
+
+    A long list comes as its first rows (`frame`, from a query with a limit), its length (`total_rows`) and
+    `full`, which returns every row in the same columns: it runs only when a download is clicked, outside
+    the script run (Streamlit's deferred download), so it must not read the session.
+    """
     # A browser table of tens of thousands of rows costs seconds to send and draw; the screen shows the first
     # MAX_SCREEN_ROWS (tables come sorted by what matters), the downloads always hold every row.
     shown = frame.head(MAX_SCREEN_ROWS)
     st.dataframe(shown, hide_index=True, column_config=column_config(shown, column_config_overrides), height=height)
-    if len(frame) > MAX_SCREEN_ROWS:
-        st.caption(t("table.first_rows", shown=fmt_int(MAX_SCREEN_ROWS), total=fmt_int(len(frame))))
+    total = len(frame) if total_rows is None else int(total_rows)
+    if total > len(shown):
+        st.caption(t("table.first_rows", shown=fmt_int(len(shown)), total=fmt_int(total)))
     # Deferred: the file is built only when someone clicks, not on every rerun (an Excel file of a large
     # table takes seconds).
-    download = for_download(frame)
+    rows = full if full is not None else (lambda: frame)
+    headers = _headers(frame)
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button(
             t("table.csv"),
-            functools.partial(to_csv, download),
+            functools.partial(_download_file, rows, headers, to_csv),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"csv_{name}",
@@ -190,7 +217,7 @@ def table(
         )
         st.download_button(
             t("table.excel"),
-            functools.partial(to_xlsx, download, name),
+            functools.partial(_download_file, rows, headers, to_xlsx, name),
             file_name=f"{name}.xlsx",
             key=f"xlsx_{name}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.dataset import Dataset, connect, harden
@@ -33,6 +34,7 @@ from analytics.facts import build_facts
 from analytics.ingest import IngestResult
 from analytics.programme import Programme, load_programme
 
+BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
 TABLES = ("subscriptions", "partners", "customers", "rejects")
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
@@ -115,8 +117,10 @@ class Store:
         folder = self.snapshots / snapshot_id
         con = connect()
         for table in TABLES:
-            arrow = pq.read_table(folder / f"{table}.parquet")
-            con.register("arrow_in", arrow)
+            # Streamed batch by batch: the whole table never sits in Arrow beside DuckDB's copy.
+            parquet = pq.ParquetFile(folder / f"{table}.parquet")
+            batches = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches(BATCH_ROWS))
+            con.register("arrow_in", batches)
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_in")
             con.unregister("arrow_in")
         programme = programme or load_programme()
@@ -198,9 +202,13 @@ class Store:
         cur = dataset.cursor()
         rows = {}
         for table in TABLES:
-            arrow = cur.sql(f"SELECT * FROM {table}").to_arrow_table()
-            rows[table] = arrow.num_rows
-            pq.write_table(arrow, work / f"{table}.parquet", compression="zstd")
+            # Streamed batch by batch (peak memory: one batch, not a copy of the table).
+            batches = cur.sql(f"SELECT * FROM {table}").to_arrow_reader(BATCH_ROWS)
+            rows[table] = 0
+            with pq.ParquetWriter(work / f"{table}.parquet", batches.schema, compression="zstd") as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+                    rows[table] += batch.num_rows
         manifest = {
             "id": snapshot_id,
             "created": now.isoformat(),

@@ -779,7 +779,7 @@ def _queries_section(sizes: list[dict]) -> list[str]:
     rows_info = ", ".join(
         f"{q} {n:,}"
         for q, n in largest["Partner readiness"]["none"]["rows"].items()
-        if q in ("call_list", "exposed_partners")
+        if q.startswith(("call_list", "exposed_partners"))
     )
     lines += [f"Rows returned at {measured[-1]['label']} (no filter): {rows_info}.", ""]
     return lines

@@ -277,6 +277,9 @@ def task_ingest(args) -> dict:
 # ---------------------------------------------------------------- serve: load the snapshot, run every page
 
 
+SCREEN_ROWS = 2000  # ui/widgets.py MAX_SCREEN_ROWS: the rows a page asks for (tests/test_bench_smoke.py checks)
+
+
 def page_queries(fname: str, filters) -> dict[str, list[tuple[str, tuple[str, str], Callable]]]:
     """The query functions each page calls (see pages/*.py), in the order it calls them.
 
@@ -304,21 +307,24 @@ def page_queries(fname: str, filters) -> dict[str, list[tuple[str, tuple[str, st
         "Exposure": head
         + [
             q("expirations", lambda c: metrics.expirations(c, f, grain="month")),
-            q("exposed_partners", lambda c: metrics.exposed_partners(c, f)),
+            q("exposed_partners (first 2,000)", lambda c: metrics.exposed_partners(c, f, limit=SCREEN_ROWS)),
         ],
         "Opt-outs": [q("row_counts", lambda c: metrics.row_counts(c), "none")]
         + head
         + [
             q("opt_outs_over_time", lambda c: metrics.opt_outs_over_time(c, f)),
-            q("opted_out_partners", lambda c: metrics.opted_out_partners(c, f)),
+            q("opted_out_partners (first 2,000)", lambda c: metrics.opted_out_partners(c, f, limit=SCREEN_ROWS)),
         ],
         "Partner readiness": [q("row_counts", lambda c: metrics.row_counts(c), "none")]
         + head
         + [
             q("readiness_funnel", lambda c: metrics.readiness_funnel(c, f)),
             q("step_completion", lambda c: metrics.step_completion(c, f)),
-            q("call_list", lambda c: metrics.call_list(c, f)),
-            q("exposed_partners", lambda c: metrics.exposed_partners(c, f)),
+            q("call_list (first 2,000)", lambda c: metrics.call_list(c, f, limit=SCREEN_ROWS)),
+            q(
+                "exposed_partners (first 40 not opted out)",
+                lambda c: metrics.exposed_partners(c, f, limit=40, opted_out=False),
+            ),
         ],
         "NCE projection": head
         + [

@@ -63,3 +63,14 @@ def test_bench_smoke_runs_end_to_end(tmp_path):
     assert (tmp_path / "data" / "results.json").is_file()
     after = results.stat().st_mtime_ns if results.exists() else None
     assert after == before, "the smoke run must not overwrite bench/RESULTS.md"
+
+
+def test_the_benchmark_asks_for_as_many_list_rows_as_a_page_draws():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import worker
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from ui.widgets import MAX_SCREEN_ROWS
+
+    assert worker.SCREEN_ROWS == MAX_SCREEN_ROWS

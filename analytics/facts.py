@@ -104,8 +104,8 @@ FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
 
 
 # One row per partner, country and segment: every partner-level figure (and the headline sums) is computed from
-# this small table instead of the millions of subscription rows; filters (country, segment, partner search)
-# apply to it exactly as to sub_facts.
+# this small table or its roll-ups pc and pt below instead of the millions of subscription rows; filters
+# (country, segment, partner search) apply to it exactly as to sub_facts.
 PCS_SQL = """
 CREATE OR REPLACE TABLE pcs AS
 SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.segment,
@@ -171,6 +171,7 @@ COUNTRIES = "string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.i
 # instead of rolling pcs up, and one without a country or segment filter reads pt (analytics/metrics.py).
 PC_SQL = f"""
 CREATE OR REPLACE TABLE pc AS SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s GROUP BY s.partner_id, s.country
+ORDER BY s.country, s.partner_id
 """
 PT_SQL = f"CREATE OR REPLACE TABLE pt AS SELECT s.partner_id, {ROLLUP}, {COUNTRIES} FROM pcs s GROUP BY s.partner_id"
 
@@ -203,7 +204,8 @@ FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
 
 
 def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
-    """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme."""
+    """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme, then
+    the pre-aggregates."""
     params = {
         "exempt": list(programme.exempt_segments),
         "cutoff": programme.cutoff,

@@ -36,7 +36,7 @@ class Filters:
 
 
 def where(filters: Filters, alias: str = "s") -> str:
-    """The filter clause for sub_facts or pcs (alias `s`), made of fixed fragments only: a fragment is left out
+    """The filter clause for sub_facts and its roll-ups (alias `s`), made of fixed fragments only: a fragment is left out
     when its filter is empty (so an unused filter costs nothing); the values are always bound parameters
     ($countries, $segments, $partner), never text in the SQL."""
     parts = ["true"]
@@ -60,8 +60,9 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> 
 # ---------------------------------------------------------------- which pre-aggregate answers a filter
 #
 # Every partner-level figure reads the smallest stored roll-up that the filters allow (analytics/facts.py):
-# pt (one row per partner) when neither a country nor a segment is chosen, pc (partner x country) when no
-# segment is, else pcs (partner x country x segment) rolled up on the fly. The time series read their sums
+# pt (one row per partner) when neither a country nor a segment is chosen, pc (partner x country) as it is for
+# one country, pc rolled up per partner for several countries, else pcs (partner x country x segment) rolled
+# up on the fly. tests/test_query_paths.py proves the paths equal. The time series read their sums
 # per country and segment, or the subscriptions themselves when a partner search needs each one's partner.
 # The table names are fixed text here, never user input; the filter values stay bound parameters.
 
@@ -70,6 +71,10 @@ def _partners_sql(filters: Filters, with_countries: bool = True) -> str:
     """One row per partner within the filters: the sums of its subscriptions there and its properties."""
     if not filters.countries and not filters.segments:
         return "SELECT * FROM pt s WHERE {where}"
+    if len(filters.countries) == 1 and not filters.segments:
+        # One country (what a regional champion looks at): pc has one row per partner there already.
+        countries = ", CASE WHEN s.in_scope_subscriptions > 0 THEN s.country END AS countries" if with_countries else ""
+        return f"SELECT *{countries} FROM pc s WHERE {{where}}"
     source = "pcs" if filters.segments else "pc"
     countries = f", {COUNTRIES}" if with_countries else ""
     return f"SELECT s.partner_id, {ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"

@@ -112,7 +112,10 @@ table(
     height=420,
     column_config_overrides={
         "after_seats": st.column_config.ProgressColumn(
-            t("col.after_seats"), format="localized", min_value=0, max_value=int(shown["after_seats"].max() or 1)
+            t("col.after_seats"),
+            format="localized",
+            min_value=0,
+            max_value=max(int(shown["after_seats"].max()) if len(shown) else 0, 1),
         ),
         "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format="%d / 4"),
         "missing": st.column_config.TextColumn(t("col.missing"), width="large"),

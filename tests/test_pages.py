@@ -152,6 +152,22 @@ def test_a_selection_without_data_explains_instead_of_failing():
     assert not at.metric
 
 
+def test_readiness_with_every_assessed_partner_ready_shows_an_empty_call_list():
+    """A search that leaves only fully ready partners: assessed > 0, nobody to call. The call list is empty and
+    says so; nothing fails on the empty list."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["partner"] = "P-0106"  # Böhm EDV-Beratung e.K.: exposed in DE, all four steps done
+    at.switch_page("pages/readiness.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = metrics_of(at)
+    assert shown["Partners assessed"] == "1"
+    assert shown["Fully ready"] == "1"
+    calls = next(d.value for d in at.dataframe if "missing" in d.value.columns)
+    assert calls.empty
+    assert "0 partners to call · 0 after-cutoff seats at risk" in [c.value for c in at.caption]
+
+
 def test_data_without_partner_rows_explains_what_is_missing(tmp_path, monkeypatch):
     from analytics.dataset import load_files
     from analytics.store import Store

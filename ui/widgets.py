@@ -188,7 +188,7 @@ def table(
     total_rows: int | None = None,
     full: Callable[[], pd.DataFrame] | None = None,
 ) -> None:
-    """The table behind a chart, with CSV and Excel downloads of exactly what it shows.
+    """The table behind a chart, with CSV and Excel downloads of its columns, every row of it.
 
     A long list comes as its first rows (`frame`, from a query with a limit), its length (`total_rows`) and
     `full`, which returns every row in the same columns: it runs only when a download is clicked, outside

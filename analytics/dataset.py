@@ -16,22 +16,26 @@ from analytics.programme import Programme, load_programme
 from analytics.settings import settings
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers), within the limits."""
+def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers), within the limits
+    (the serving memory limit unless another is given)."""
     limits = settings()
     return duckdb.connect(
         ":memory:",
         config={
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            "memory_limit": limits.memory_limit,
+            "memory_limit": memory_limit or limits.memory_limit,
             "threads": limits.threads,
         },
     )
 
 
 def harden(con: duckdb.DuckDBPyConnection) -> None:
-    """Before serving queries: no file or network access from SQL, and no setting can be changed back."""
+    """Before serving queries: the serving memory limit, no file or network access from SQL, and no setting
+    can be changed back."""
+    # The limit comes from the operator's config, checked against settings.MEMORY (SET takes no parameters).
+    con.execute(f"SET memory_limit = '{settings().memory_limit}'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
@@ -65,7 +69,9 @@ def load_files(
     """
     pairs = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
     programme = programme or load_programme()
-    con = connect()
+    # A lower limit while ingesting: the peak of reading and checking a large file stays bounded (bench/), and
+    # an upload leaves room for the published dataset that is served meanwhile.
+    con = connect(settings().ingest_memory_limit)
     result = ingest(con, pairs, overrides, max_file_bytes)
     build_facts(con, programme)
     harden(con)

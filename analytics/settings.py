@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -13,9 +14,13 @@ from analytics.errors import InputError
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "server.toml"
 
 
+MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 @dataclass(frozen=True)
 class Settings:
-    memory_limit: str = "4GB"
+    memory_limit: str = "4GB"  # DuckDB's limit for a loaded dataset while it is served
+    ingest_memory_limit: str = "3GB"  # ... while a file is read, checked and its facts built
     threads: int = 2
     max_file_bytes: int = 500 * 1024 * 1024
     max_xlsx_expanded_bytes: int = 1500 * 1024 * 1024
@@ -31,9 +36,13 @@ def settings(path: str | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path.name}: not valid TOML ({exc})") from None
     duck, upload = raw.get("duckdb", {}), raw.get("upload", {})
+    for key in ("memory_limit", "ingest_memory_limit"):
+        if key in duck and not MEMORY.match(str(duck[key])):
+            raise InputError(f'{path.name}: duckdb.{key} must be a size such as "4GB", not {duck[key]!r}')
     try:
         return Settings(
             memory_limit=str(duck.get("memory_limit", "4GB")),
+            ingest_memory_limit=str(duck.get("ingest_memory_limit", "3GB")),
             threads=int(duck.get("threads", 2)),
             max_file_bytes=int(float(upload.get("max_file_mb", 500)) * 1024 * 1024),
             max_xlsx_expanded_bytes=int(float(upload.get("max_xlsx_expanded_mb", 1500)) * 1024 * 1024),

@@ -61,6 +61,54 @@ def test_memory_and_thread_limits_come_from_the_server_config(dataset):
     assert int(threads) == settings().threads
 
 
+def _gib(text: str) -> float:
+    number, unit = text.split()
+    return float(number) * {"MiB": 1 / 1024, "GiB": 1.0, "TiB": 1024.0}[unit]
+
+
+def test_the_ingest_runs_under_its_own_memory_limit_and_serving_under_the_other(tmp_path, monkeypatch):
+    """config/server.toml: ingest_memory_limit while a file is read and checked, memory_limit once it is served."""
+    import analytics.dataset
+    from analytics.settings import settings
+
+    config = tmp_path / "server.toml"
+    config.write_text('[duckdb]\nmemory_limit = "2GB"\ningest_memory_limit = "1GB"\nthreads = 1\n', encoding="utf-8")
+    monkeypatch.setenv("RADAR_CONFIG", str(config))
+    settings.cache_clear()
+    seen = []
+    real_ingest = analytics.dataset.ingest
+
+    def ingest(con, *args):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return real_ingest(con, *args)
+
+    monkeypatch.setattr(analytics.dataset, "ingest", ingest)
+    try:
+        served = load_files(SAMPLE).cursor().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        monkeypatch.delenv("RADAR_CONFIG")
+        settings.cache_clear()
+    # DuckDB reports the limit in GiB, a little below the GB asked for.
+    assert 0.85 < _gib(seen[0]) <= 1.0
+    assert 1.7 < _gib(served) <= 2.0
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused(tmp_path, monkeypatch):
+    from analytics.errors import InputError
+    from analytics.settings import settings
+
+    config = tmp_path / "server.toml"
+    config.write_text('[duckdb]\nmemory_limit = "4GB\'; SET enable_external_access = true; --"\n', encoding="utf-8")
+    monkeypatch.setenv("RADAR_CONFIG", str(config))
+    settings.cache_clear()
+    try:
+        with pytest.raises(InputError, match="memory_limit must be a size"):
+            settings()
+    finally:
+        monkeypatch.delenv("RADAR_CONFIG")
+        settings.cache_clear()
+
+
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_filter_values_match_nothing_and_change_nothing(dataset, value):
     before = table_counts(dataset)

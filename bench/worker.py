@@ -230,7 +230,7 @@ def task_ingest(args) -> dict:
 
     profile = Profile()
     real_connect = dataset_module.connect
-    dataset_module.connect = lambda: profile.connection(real_connect())
+    dataset_module.connect = lambda *args: profile.connection(real_connect(*args))
     profile.wrap(ingest_module, "read_file", "read")
     profile.wrap(ingest_module, "map_source", "map")
     profile.wrap(ingest_module, "type_source", "validate: type and check values")
@@ -363,7 +363,7 @@ def task_serve(args) -> dict:
 
     profile = Profile()
     real_connect = store_module.connect
-    store_module.connect = lambda: profile.connection(real_connect())
+    store_module.connect = lambda *args: profile.connection(real_connect(*args))
     profile.wrap(store_module, "build_facts", "facts")
     store = Store(args.store)
     base_rss = current_rss()

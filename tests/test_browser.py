@@ -154,12 +154,30 @@ def output_folder() -> Path:
     return OUTPUT
 
 
+def require_chromium(path: Path = CHROMIUM) -> None:
+    """Fail when the browser is missing under CI (any CI value but empty, 0 or false: .ci/run sets CI=true);
+    skip, with the reason, only on a developer's machine without it."""
+    if path.exists():
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        pytest.fail(f"{path} is missing: browser tests must run under CI (.ci/run installs Debian's chromium)")
+    pytest.skip(f"{path} is missing and CI is unset (install Debian's chromium package to run the browser tests)")
+
+
+def test_a_missing_browser_fails_under_ci_and_only_skips_outside_it(monkeypatch, tmp_path):
+    missing = tmp_path / "no-chromium"
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run under CI"):
+        require_chromium(missing)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="CI is unset"):
+        require_chromium(missing)
+    require_chromium(Path(__file__))  # an existing file: neither
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        if "CI" in os.environ:
-            pytest.fail(f"{CHROMIUM} is missing: browser tests must run under CI")
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package)")
+    require_chromium()
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield instance

@@ -174,33 +174,6 @@ def _rate(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-_COUNT_KEYS = frozenset(
-    [
-        "subscriptions_in_scope",
-        "seats_in_scope",
-        "subscriptions_exempt",
-        "before_subscriptions",
-        "before_seats",
-        "after_subscriptions",
-        "after_seats",
-        "lapse_risk_subscriptions",
-        "lapse_risk_seats",
-        "partners_exposed",
-        "partners_opted_out",
-        "opted_out_seats",
-        "late_opt_outs",
-        "partners_assessed",
-        "partners_fully_ready",
-        "projected_subscriptions",
-        "projected_seats",
-        "projected_ready_subscriptions",
-        "projected_at_risk_subscriptions",
-        "projected_ready_seats",
-        "projected_at_risk_seats",
-    ]
-)
-
-
 def block(row: dict) -> dict:
     """The JSON BLOCK of one headline row (rates are fractions 0..1, or None when the denominator is 0)."""
     n = {

@@ -175,49 +175,35 @@ def task_raw(args, variants: bool = True) -> dict:
         return out
     # The same files read the way analytics/readers.py reads them: every column text, single-threaded
     # (parallel = false), rejects stored, then copied once more to add the line number.
-    total = 0.0
-    for name in FILES:
-        path = str(args.data / name)
-        with open(path, encoding="utf-8") as handle:
-            width = len(handle.readline().split(","))
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
-        started = time.perf_counter()
-        con.execute(
-            f"CREATE TABLE r_load AS SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', "
-            f"header = false, skip = 1, all_varchar = true, columns = {columns}, null_padding = true, "
-            "parallel = false, strict_mode = false, store_rejects = true, rejects_table = 'r_rejects', "
-            "rejects_scan = 'r_scan', max_line_size = 2000000, auto_detect = false)",
-            [path],
-        )
-        read = time.perf_counter() - started
-        con.execute("CREATE TABLE r AS SELECT *, CAST(rowid AS BIGINT) + 2 AS _line FROM r_load")
-        both = time.perf_counter() - started
-        for table in ("r", "r_load", "r_rejects", "r_scan"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        out["project_reader"][name] = {"read_csv": read, "with_line_copy": both}
-        total += both
-    out["project_reader_seconds"] = total
+    out["project_reader"] = {name: _read_as_project(con, args.data / name, parallel=False) for name in FILES}
+    out["project_reader_seconds"] = sum(v["with_line_copy"] for v in out["project_reader"].values())
     out["project_reader_read_csv_seconds"] = sum(v["read_csv"] for v in out["project_reader"].values())
     # Parallel on, everything else as the project: what `parallel = false` costs on its own.
-    total = 0.0
-    for name in FILES:
-        path = str(args.data / name)
-        with open(path, encoding="utf-8") as handle:
-            width = len(handle.readline().split(","))
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
-        started = time.perf_counter()
-        con.execute(
-            f"CREATE TABLE r_load AS SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', "
-            f"header = false, skip = 1, all_varchar = true, columns = {columns}, null_padding = true, "
-            "parallel = true, strict_mode = false, store_rejects = true, rejects_table = 'r_rejects', "
-            "rejects_scan = 'r_scan', max_line_size = 2000000, auto_detect = false)",
-            [path],
-        )
-        total += time.perf_counter() - started
-        for table in ("r_load", "r_rejects", "r_scan"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-    out["project_reader_parallel_seconds"] = total
+    parallel = [_read_as_project(con, args.data / name, parallel=True) for name in FILES]
+    out["project_reader_parallel_seconds"] = sum(v["read_csv"] for v in parallel)
     return out
+
+
+def _read_as_project(con, path: Path, parallel: bool) -> dict:
+    """read_csv with analytics/readers.py's options; with parallel = false also the copy that adds _line."""
+    with open(path, encoding="utf-8") as handle:
+        width = len(handle.readline().split(","))
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
+    started = time.perf_counter()
+    con.execute(
+        f"CREATE TABLE r_load AS SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', "
+        f"header = false, skip = 1, all_varchar = true, columns = {columns}, null_padding = true, "
+        f"parallel = {str(parallel).lower()}, strict_mode = false, store_rejects = true, "
+        "rejects_table = 'r_rejects', rejects_scan = 'r_scan', max_line_size = 2000000, auto_detect = false)",
+        [str(path)],
+    )
+    timing = {"read_csv": time.perf_counter() - started}
+    if not parallel:
+        con.execute("CREATE TABLE r AS SELECT *, CAST(rowid AS BIGINT) + 2 AS _line FROM r_load")
+        timing["with_line_copy"] = time.perf_counter() - started
+    for table in ("r", "r_load", "r_rejects", "r_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return timing
 
 
 # ---------------------------------------------------------------- ingest: the project's full path

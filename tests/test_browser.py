@@ -24,10 +24,8 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.parse
 import urllib.request
@@ -37,6 +35,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import browser as bench_browser  # noqa: E402  (bench/browser.py: the Chromium settings and the server)
+from browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
+
 from analytics.dataset import load_files
 from analytics.metrics import Filters, call_list
 
@@ -45,17 +47,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = [ROOT / "data" / "sample" / name for name in ("subscriptions.csv", "partners.csv", "customers.csv")]
 OUTPUT = ROOT / "test-output" / "browser"  # git-ignored
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1400, "height": 900}
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT_MS = 45_000
 
@@ -84,15 +75,10 @@ KPI_PAGES = ("exposure", "opt_outs", "readiness", "projection")
 # ---------------------------------------------------------------- the server and the browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def streamlit_server(store: Path, name: str) -> Iterator[str]:
-    """`streamlit run app.py` on a free port; yields the base URL once /_stcore/health answers.
+    """`streamlit run app.py` on a free port (bench/browser.py's server, one definition for both); yields the
+    base URL once /_stcore/health answers.
 
     The server's output goes to test-output/browser/streamlit-<name>.log (tracebacks are only there: the app
     shows users none).
@@ -100,49 +86,14 @@ def streamlit_server(store: Path, name: str) -> Iterator[str]:
     `store` is an empty snapshot store (RADAR_STORE), so the app shows the bundled sample whatever was published
     into data/store/ on this machine.
     """
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     store.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RADAR_STORE": str(store)}
-    env.pop("RADAR_PUBLISH_KEY", None)
-    port = _free_port()
     log_path = OUTPUT / f"streamlit-{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with contextlib.ExitStack() as stack:
         try:
-            _wait_for_health(process, f"http://127.0.0.1:{port}/_stcore/health", log_path)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for_health(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"streamlit did not answer {url} within {timeout} s; log: {log_path}")
+            url, _, _ = stack.enter_context(bench_browser.streamlit_server(store, log_path))
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}\n{log_path.read_text(errors='replace')[-4000:]}")
+        yield url
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,7 +8,18 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
-from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, date_lines, empty, kpi, side_label, style, table  # noqa: E402
+from ui.widgets import (  # noqa: E402
+    COLOURS,
+    MAX_SCREEN_ROWS,
+    chart,
+    date_lines,
+    empty,
+    kpi,
+    list_size,
+    side_label,
+    style,
+    table,
+)
 
 filters = state.get_filters()
 programme = state.current().programme
@@ -155,7 +166,7 @@ with right:
         "opted_out",
         "fully_ready",
     ]
-    exposed = int(row["partners_exposed"])  # the headline's count: the length of the whole list
+    exposed, _ = list_size(partners)  # the whole list's length, as the other partner lists
     table(
         partners[columns],
         "exposed_partners",

@@ -1,5 +1,7 @@
 """The exception types for problems a user can act on (bad file, bad option)."""
 
+from __future__ import annotations
+
 
 class InputError(Exception):
     """A message for the user that names the file, line and column where it can.
@@ -20,3 +22,30 @@ class MappingError(InputError):
     def __init__(self, message: str, mappings: list, **params):
         super().__init__(message, code="missing_columns", **params)
         self.mappings = mappings
+
+
+class Note(str):
+    """A warning about an upload: its English text (what the command line prints), with a code and parameters
+    so that an interface can say it in its own language (catalog key `note.<code>`)."""
+
+    code: str | None
+    params: dict
+
+    def __new__(cls, text: str, code: str | None = None, **params):
+        note = super().__new__(cls, text)
+        note.code = code
+        note.params = params
+        return note
+
+    @classmethod
+    def of(cls, code: str, **params) -> Note:
+        from analytics.words import note
+
+        return cls(note("en", code, params), code, **params)
+
+    def __reduce__(self):
+        return (_note, (str(self), self.code, self.params))
+
+
+def _note(text: str, code: str | None, params: dict) -> Note:
+    return Note(text, code, **params)

@@ -14,7 +14,8 @@ NO_TERM_END_FROM = "9000-01-01"
 PARTNER_FACTS_SQL = """
 CREATE OR REPLACE TABLE partner_facts AS
 WITH ids AS (
-    SELECT partner_id FROM partners UNION SELECT partner_id FROM subscriptions
+    -- A subscription without a reseller has no partner (PRODUCT.md section 4: unknown is no partner).
+    SELECT partner_id FROM partners UNION SELECT partner_id FROM subscriptions WHERE partner_id IS NOT NULL
 ),
 sub_names AS (
     SELECT partner_id, min(partner_name) AS partner_name FROM subscriptions GROUP BY partner_id
@@ -96,10 +97,14 @@ SELECT r.subscription_id, r.partner_id, p.partner_name, r.customer_id, r.custome
        r.migration_date,
        -- The distributor migrates at term end unless the partner opted out; that holds for a renewed
        -- subscription too once its renewed term ends on or after the cutoff.
-       r.migration_date IS NOT NULL AND NOT p.opted_out AS projected,
-       p.opted_out, p.opt_out_date, p.late_opt_out, p.fully_ready, p.steps_done, p.has_partner_row,
-       p.mpa_signed, p.indirect_provider_confirmed, p.mpn_id_updated, p.mca_all_customers
-FROM rolled r JOIN partner_facts p ON p.partner_id = r.partner_id
+       -- A subscription with no reseller known migrates too (nobody opted it out), at risk (no partner is ready).
+       r.migration_date IS NOT NULL AND NOT coalesce(p.opted_out, false) AS projected,
+       coalesce(p.opted_out, false) AS opted_out, p.opt_out_date, coalesce(p.late_opt_out, false) AS late_opt_out,
+       coalesce(p.fully_ready, false) AS fully_ready, coalesce(p.steps_done, 0) AS steps_done,
+       coalesce(p.has_partner_row, false) AS has_partner_row, coalesce(p.mpa_signed, false) AS mpa_signed,
+       coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
+       coalesce(p.mpn_id_updated, false) AS mpn_id_updated, coalesce(p.mca_all_customers, false) AS mca_all_customers
+FROM rolled r LEFT JOIN partner_facts p ON p.partner_id = r.partner_id
 """
 
 

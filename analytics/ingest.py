@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 
 from analytics import schema
-from analytics.errors import InputError, MappingError
-from analytics.readers import Source, physical_lines, read_file
+from analytics.errors import InputError, MappingError, Note
+from analytics.readers import PARSER_REASONS, Source, physical_lines, read_file
 from analytics.schema import (
     BOOL,
     COUNTRY,
@@ -24,26 +24,43 @@ from analytics.schema import (
     RESELLER_KEYS,
     TABLES,
     TEXT,
+    UNKNOWN_COUNTRY,
     WEAK_PARTNER_KEYS,
     header_key,
     synonym_index,
+    synonym_rank,
 )
 
 COLUMN_KIND = {c.name: c.kind for cols in TABLES.values() for c in cols}
 MAX_TEXT = 1000  # longer text values are cut (a 100,000-character cell is never useful in a chart)
 
-REASONS = {
-    "missing": "required value missing",
-    INT: "not a whole number of seats (0 or more)",
-    DATE: "not a date (YYYY-MM-DD, DD.MM.YYYY or MM/DD/YYYY, four-digit year)",
-    BOOL: "not a yes/no value (true/false, yes/no, ja/nein, 1/0, Y/N)",
-    COUNTRY: "unknown country (use an ISO code such as DE, or an English or German name)",
-    schema.SEGMENT: "unknown segment (commercial, education, government, nonprofit)",
-    schema.BILLING: "unknown billing term (monthly, annual)",
-    schema.PROGRAM: "unknown program (legacy, nce)",
-    schema.STATUS: "unknown status (active, suspended, deleted)",
-    DECIMAL: "not a number",
-}
+# Reject reasons travel as codes (the rejects table's `code`, with ref_file, ref_line and key as parameters);
+# analytics/words.py and the catalogs (`reason.<code>`) turn them into words at the edges.
+REASONS = (
+    "missing",
+    INT,
+    DATE,
+    BOOL,
+    COUNTRY,
+    schema.SEGMENT,
+    schema.BILLING,
+    schema.PROGRAM,
+    schema.STATUS,
+    schema.LANGUAGE,
+    DECIMAL,
+    "extra",
+    "duplicate_same",
+    "duplicate_different",
+    *PARSER_REASONS,
+)
+
+# Columns read only to order or to derive (a period end, a marketplace): a value that cannot be read leaves them
+# empty instead of rejecting the row.
+LENIENT = ("period_end", "marketplace")
+
+# What a file is, told from its columns (PRODUCT.md section 3): a subscription list has one row per subscription;
+# charge lines (reconciliation files) and monthly rows (Insights) repeat it and are collapsed to one.
+KINDS = ("subscriptions", "charges", "monthly", "customers", "partners")
 
 
 @dataclass
@@ -54,6 +71,11 @@ class Mapping:
     table: str
     columns: dict[str, int]  # canonical -> column position
     notes: list[str] = field(default_factory=list)
+    kind: str = ""  # one of KINDS; the table's own name when empty
+    nce_file: bool = False  # a new-commerce reconciliation file: every row is NCE
+
+    def __post_init__(self):
+        self.kind = self.kind or self.table
 
     def editor_rows(self) -> list[dict]:
         """Every column of the recognised table, with the source header feeding it (None when unmapped)."""
@@ -65,6 +87,7 @@ class Mapping:
                 "source_column": self.source.headers[self.columns[c.name]] if c.name in self.columns else None,
             }
             for c in TABLES[self.table]
+            if c.stored or c.name in self.columns
         ]
 
     def rows(self) -> list[dict]:
@@ -86,13 +109,25 @@ class IngestResult:
     mappings: list[Mapping]
     warnings: list[str]
     mapping_rows: list[dict] | None = None  # a published snapshot keeps only these, not the sources
+    files: list[dict] = field(default_factory=list)  # per file or sheet: name, kind, rows (read), collapsed
+    programs: list[dict] = field(default_factory=list)  # accepted subscriptions per program and deciding rule
+    origins: list[dict] = field(default_factory=list)  # per file and canonical field: where its values came from
+    unknown: dict = field(default_factory=dict)  # subscriptions whose country, partner or customer is unknown
 
     def mapping_table(self) -> pd.DataFrame:
         rows = self.mapping_rows if self.mapping_rows is not None else [r for m in self.mappings for r in m.rows()]
         return pd.DataFrame(rows, columns=["file", "table", "column", "source_column"])
 
     def to_json(self) -> dict:
-        return {"accepted": dict(self.accepted), "rejected": self.rejected}
+        """The `ingest --json` report's counts (README "Command line")."""
+        return {
+            "accepted": dict(self.accepted),
+            "rejected": self.rejected,
+            "files": [dict(f) for f in self.files],
+            "programs": [dict(p) for p in self.programs],
+            "unknown": dict(self.unknown),
+            "origins": [dict(o) for o in self.origins],
+        }
 
 
 @dataclass(frozen=True)
@@ -127,44 +162,63 @@ class Overrides:
 
 
 def map_source(con: duckdb.DuckDBPyConnection, source: Source, overrides: Overrides) -> Mapping:
-    """Match headers to canonical columns (override file first, then synonyms) and decide the table."""
+    """Match headers to canonical columns (override file first, then synonyms) and decide the table and kind.
+
+    When several headers name one canonical column, the spelling listed first in schema.SYNONYMS wins (e.g.
+    Microsoft's subscription GUID `SyndicationPartnerSubscriptionNumber` over the billing system's
+    `SubscriptionId` in a legacy reconciliation file), then the one further left.
+    """
     keys = [header_key(h) for h in source.headers]
     index = synonym_index()
+    rank = synonym_rank()
     columns: dict[str, int] = {}
     notes: list[str] = []
     for canonical, header in overrides.columns.items():
         if header_key(header) in keys:
             columns[canonical] = keys.index(header_key(header))
     taken = set(columns.values())
-    partner_candidates: list[int] = []
+    candidates: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         canonical = index.get(key)
-        if i in taken or canonical is None:
+        if i in taken or canonical is None or canonical in columns:
             continue
-        if canonical == "partner_id":
-            partner_candidates.append(i)
-        elif canonical in columns:
-            if keys.index(key) != i:
-                notes.append(f"column '{source.headers[i]}' appears twice; the first one is used")
-        else:
-            columns[canonical] = i
+        if keys.index(key) != i:
+            notes.append(Note.of("duplicate_header", file=source.label, header=source.headers[i]))
+            continue
+        candidates.setdefault(canonical, []).append(i)
+    partner_candidates = candidates.pop("partner_id", [])
+    for canonical, found in candidates.items():
+        columns[canonical] = min(found, key=lambda i: (rank[keys[i]], i))
     if "partner_id" not in columns and partner_candidates:
         # Reseller columns first: in a distributor's export PartnerId/MpnId name the distributor itself.
         partner_candidates.sort(key=lambda i: (keys[i] not in RESELLER_KEYS, keys[i] in WEAK_PARTNER_KEYS, i))
         for i in partner_candidates:
             if source.rows > 1 and _is_constant(con, source.table, i):
-                notes.append(f"'{source.headers[i]}' holds the same value on every row, so it is not the partner")
+                notes.append(Note.of("constant_partner", file=source.label, header=source.headers[i]))
                 continue
             columns["partner_id"] = i
             break
     if "partner_id" not in columns and "partner_name" in columns:
         columns["partner_id"] = columns["partner_name"]
-        notes.append(f"no partner id column: the partner is identified by '{source.headers[columns['partner_name']]}'")
-    return Mapping(source=source, table=_classify(source, columns), columns=columns, notes=notes)
+        notes.append(Note.of("partner_by_name", file=source.label, header=source.headers[columns["partner_name"]]))
+    table = _classify(source, columns)
+    kind = table
+    if table == "subscriptions":
+        present = set(keys)
+        if present & schema.CHARGE_KEYS:
+            kind = "charges"
+        elif present & schema.MONTH_KEYS:
+            kind = "monthly"
+    nce_file = table == "subscriptions" and bool(set(keys) & schema.NCE_FILE_KEYS)
+    return Mapping(source=source, table=table, columns=columns, notes=notes, kind=kind, nce_file=nce_file)
 
 
 def _is_constant(con: duckdb.DuckDBPyConnection, table: str, position: int) -> bool:
-    distinct = con.execute(f"SELECT count(DISTINCT c{position}) FROM {table}").fetchone()[0]
+    """One value on every row (empty and the 'no reseller' ids -1 and 0 count as none)."""
+    distinct = con.execute(
+        f"SELECT count(DISTINCT NULLIF(trim(c{position}), '')) FILTER (trim(c{position}) NOT IN ('-1', '0')) "
+        f"FROM {table}"
+    ).fetchone()[0]
     return distinct <= 1
 
 
@@ -177,6 +231,9 @@ def _classify(source: Source, columns: dict[str, int]) -> str:
         return "customers"
     if "partner_id" in columns:
         return "partners"
+    # Seats and an end date without an id: a subscription list whose id column has another name.
+    if "seats" in columns or "term_end_date" in columns:
+        return "subscriptions"
     raise InputError(
         f"{source.label}: cannot tell which table this is: no subscription, partner or customer id column "
         f"among {', '.join(repr(h) for h in source.headers[:12])}",
@@ -188,15 +245,20 @@ def _classify(source: Source, columns: dict[str, int]) -> str:
 # ---------------------------------------------------------------- typing
 
 
-def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]:
+def _value_sql(canonical: str, col: str, decimal_comma: bool, negative: bool = False) -> tuple[str, str]:
     """SQL for (typed value, error condition) of one canonical column read from raw text column `col`.
 
-    `col` is always c<n>, one of our own generated names; no user text goes into SQL.
+    `col` is always c<n>, one of our own generated names; no user text goes into SQL. `negative`: the rows are
+    charge lines, where a negative quantity is a refund or a removal, not a bad seat count.
     """
     kind = COLUMN_KIND[canonical]
-    v = f"NULLIF(trim({col}), '')"
+    # A lone "-" is how Partner Center and distributor reports write "no value" (PRODUCT.md section 3).
+    v = f"NULLIF(NULLIF(trim({col}), ''), '-')"
     if kind == ID:
         expr = f"NULLIF(upper(regexp_replace({col}, '\\s+', '', 'g')), '')"
+        # Partner Center writes -1 or 0 where a row has no reseller (a direct customer).
+        empty = "('-', '-1', '0')" if canonical == "partner_id" else "('-')"
+        expr = f"CASE WHEN trim({col}) IN {empty} THEN NULL ELSE {expr} END"
         return expr, "false"
     if kind == TEXT:
         return f"left({v}, {MAX_TEXT})", "false"
@@ -209,6 +271,11 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
             f"THEN TRY_CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN TRY_CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
+        if negative:
+            expr = (
+                f"CASE WHEN starts_with({v}, '-') THEN -({expr.replace(v, f'ltrim({v}, {chr(39)}-{chr(39)})')}) "
+                f"ELSE {expr} END"
+            )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
     if kind == DECIMAL:
         return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
@@ -223,9 +290,10 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') AS DATE) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
-    # Vocabularies (bool, country, segment, billing, program, status) are looked up in the vocab table.
+    # Vocabularies (bool, country, segment, billing, program, status, language) are looked up in the vocab
+    # table; a spelling whose value is NULL there means "unknown" and is no error.
     alias = f"v_{canonical}"
-    return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.value IS NULL"
+    return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.alias IS NULL"
 
 
 _YEAR = "(19|[2-9][0-9])[0-9]{2}"
@@ -267,6 +335,7 @@ def _decimal_comma(con: duckdb.DuckDBPyConnection, table: str, position: int, de
 
 def _vocab_frame() -> pd.DataFrame:
     rows = [(kind, alias, value) for kind, vocab in schema.VOCABULARIES.items() for alias, value in vocab.items()]
+    rows += [(schema.PROGRAM, alias, None) for alias in ("-", "unknown", "none")]
     rows += [(COUNTRY, alias, code) for alias, code in schema.countries().items()]
     return pd.DataFrame(rows, columns=["kind", "alias", "value"]).drop_duplicates(["kind", "alias"])
 
@@ -287,9 +356,21 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
         column_comma = decimal_comma
         if COLUMN_KIND[canonical] == DECIMAL and source.format == "csv" and overrides.decimal is None:
             column_comma = _decimal_comma(con, source.table, position, decimal_comma)
-        expr, bad = _value_sql(canonical, col, column_comma)
+        expr, bad = _value_sql(canonical, col, column_comma, negative=mapping.kind == "charges")
         kind = COLUMN_KIND[canonical]
-        if kind in schema.VOCABULARIES or kind == COUNTRY:
+        if canonical in LENIENT:
+            bad = "false"
+            if canonical == "period_end":
+                # Insights months may come as YYYY-MM.
+                expr = f"coalesce({expr}, TRY_CAST(NULLIF(trim({col}), '') || '-01' AS DATE))"
+        if kind == COUNTRY:
+            # A marketplace name such as "IM - Germany" (Ingram Micro's Cloud Marketplace on CloudBlue Connect)
+            # names its country after the dash.
+            joins.append(
+                f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "
+                f"AND v_{canonical}.alias = lower(trim(regexp_replace({col}, '^[A-Za-z]{{2,4}} - ', '')))"
+            )
+        elif kind in schema.VOCABULARIES:
             joins.append(
                 f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "
                 f"AND v_{canonical}.alias = lower(trim({col}))"
@@ -297,7 +378,7 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
         selects.append(f"{expr} AS {canonical}")
         errors.append(f"CASE WHEN {bad} THEN '{canonical}' END")
         if canonical in required:
-            errors.append(f"CASE WHEN NULLIF(trim({col}), '') IS NULL THEN '!{canonical}' END")
+            errors.append(f"CASE WHEN NULLIF(NULLIF(trim({col}), ''), '-') IS NULL THEN '!{canonical}' END")
     width = len(source.headers)
     errors.append(f"CASE WHEN NULLIF(trim(r.c{width}), '') IS NOT NULL THEN '_extra' END")
     selects.append(f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL) AS _bad")
@@ -352,55 +433,88 @@ def ingest(
     for path, name in files:
         sources += read_file(con, path, name, len(sources), max_file_bytes)
     mappings = [map_source(con, s, overrides) for s in sources]
-    warnings = [f"{m.source.label}: {note}" for m in mappings for note in m.notes]
-    if not any(m.table == "subscriptions" for m in mappings):
-        raise InputError(
-            "no subscriptions found: no file or sheet has a subscription id column "
-            f"({', '.join(m.source.label + ' looks like ' + m.table for m in mappings)})",
-            code="no_subscriptions",
-        )
+    warnings = [note for m in mappings for note in m.notes]
+    warnings += [Note.of("padded", file=s.label, line=s.padded_line) for s in sources if s.padded_line]
+    _check_facts(mappings)
     for m in mappings:
-        if m.table == "subscriptions" and m.source.rows == 0:
-            raise InputError(f"{m.source.label}: has a header but no data rows", code="no_rows", file=m.source.label)
         if m.table == "subscriptions" and "segment" not in m.columns:
-            warnings.append(f"{m.source.label}: no segment column, every subscription is taken as commercial")
-        missing = [c.name for c in TABLES[m.table] if c.required and c.name not in m.columns]
-        constant = [note for note in m.notes if "same value on every row" in note]
-        if "partner_id" in missing and constant:
-            raise MappingError(
-                f"{m.source.label}: no partner column: {constant[0]} (in a distributor's export that is the "
-                "distributor itself); map the reseller column (e.g. Tier2MpnId or a reseller name)",
-                mappings,
-                file=m.source.label,
-                columns="partner_id",
-            )
-        if missing:
-            raise MappingError(
-                f"{m.source.label}: required column(s) {', '.join(missing)} not found "
-                f"(columns present: {', '.join(repr(h) for h in m.source.headers[:20])}); "
-                "name them in a mapping file if they are there under another name",
-                mappings,
-                file=m.source.label,
-                columns=", ".join(missing),
-            )
+            warnings.append(Note.of("no_segment", file=m.source.label))
     typed = [type_source(con, m, overrides, n) for n, m in enumerate(mappings)]
     _collect_rejects(con, mappings, typed)
     # Memory: the raw text tables are the largest; they are not needed once the rejects have their values.
     for m in mappings:
         for suffix in ("", "_rejects", "_scan"):
             con.execute(f"DROP TABLE IF EXISTS {m.source.table}{suffix}")
+    files_report = [
+        {"name": m.source.label, "kind": m.kind, "rows": m.source.rows, "collapsed": _collapse(con, m, typed[n])}
+        for n, m in enumerate(mappings)
+    ]
+    programs: list[dict] = []
     for table in TABLES:
-        _assemble(con, table, mappings, typed)
+        found = _assemble(con, table, mappings, typed)
+        if table == "subscriptions":
+            programs = found
     for name in typed:
         con.execute(f"DROP TABLE IF EXISTS {name}")
     _physical_lines(con, sources)
+    countries_from = _resolve_countries(con)
+    unknown = _unknown(con, countries_from)
+    warnings += _unknown_notes(unknown)
     accepted = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     rejected = con.execute("SELECT count(*) FROM (SELECT DISTINCT file, line FROM rejects)").fetchone()[0]
-    return IngestResult(accepted=accepted, rejected=rejected, mappings=mappings, warnings=warnings)
+    return IngestResult(
+        accepted=accepted,
+        rejected=rejected,
+        mappings=mappings,
+        warnings=warnings,
+        files=files_report,
+        programs=programs,
+        origins=_origins(mappings, programs, countries_from, unknown),
+        unknown=unknown,
+    )
+
+
+# The facts a subscription list cannot do without, as the refusal names them (PRODUCT.md section 3).
+REQUIRED_FACTS = ("subscription_id", "seats", "term_end_date")
+
+
+def _check_facts(mappings: list[Mapping]) -> None:
+    """Refuse the upload when no file holds subscriptions, or a subscription file lacks a required fact."""
+    if not any(m.table == "subscriptions" for m in mappings):
+        lists = ", ".join(f"{m.source.label} ({m.kind})" for m in mappings)
+        raise InputError(
+            f"no subscription list: {lists} "
+            f"{'is a customer or partner list' if len(mappings) == 1 else 'are customer or partner lists'}; "
+            "upload a subscription list as well (a file with a subscription id, the number of seats and the "
+            "term end date for each subscription), together with these or on its own",
+            code="no_subscriptions",
+            files=lists,
+        )
+    for m in mappings:
+        if m.table != "subscriptions":
+            continue
+        if m.source.rows == 0:
+            raise InputError(f"{m.source.label}: has a header but no data rows", code="no_rows", file=m.source.label)
+        missing = tuple(f for f in REQUIRED_FACTS if f not in m.columns)
+        if missing:
+            from analytics.words import text
+
+            facts = [text("en", f"fact.{f}") for f in missing]
+            constant = [note for note in m.notes if getattr(note, "code", None) == "constant_partner"]
+            raise MappingError(
+                f"{m.source.label}: this subscription list lacks {' and '.join(facts)} "
+                f"(columns present: {', '.join(repr(h) for h in m.source.headers[:20])}); "
+                "choose the column that holds it in the mapping, or upload the export that has it"
+                + (f" ({constant[0]})" if constant else ""),
+                [x for x in mappings],
+                file=m.source.label,
+                facts=missing,
+                columns=", ".join(missing),
+            )
 
 
 def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
-    """Turn the record numbers of CSV rejects into physical line numbers, and finish the duplicate reasons.
+    """Turn the record numbers of CSV rejects (and of the rows they repeat) into physical line numbers.
 
     DuckDB numbers records; blank lines and quoted line breaks make lines and records differ, so the few
     rejected lines are looked up by reading the file up to the last of them.
@@ -432,16 +546,11 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
             [source.label],
         )
         con.unregister("line_map")
-    con.execute(
-        "UPDATE rejects SET reason = replace(reason, '{ref}', CASE WHEN ref_file = file THEN 'line ' || ref_line "
-        "ELSE ref_file || ' line ' || ref_line END) WHERE ref_line IS NOT NULL"
-    )
-    con.execute("ALTER TABLE rejects DROP COLUMN ref_file")
-    con.execute("ALTER TABLE rejects DROP COLUMN ref_line")
 
 
 def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], typed: list[str]) -> None:
-    """One rejects table: parser rejects, values that fail validation, and duplicate ids."""
+    """One rejects table: parser rejects, values that fail validation, and duplicate ids, each with a reason
+    code (REASONS) and its parameters (ref_file, ref_line, key), never words."""
     labels = pd.DataFrame(
         [
             (n, m.source.label, m.table, c, m.source.headers[i])
@@ -452,9 +561,8 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], ty
         columns=["src", "file", "tbl", "canonical", "header"],
     )
     reasons = pd.DataFrame(
-        [(name, REASONS["missing"], REASONS.get(kind, "invalid value")) for name, kind in COLUMN_KIND.items()]
-        + [("_extra", "", "more fields than the header")],
-        columns=["canonical", "missing_reason", "bad_reason"],
+        [(name, kind if kind in REASONS else "invalid") for name, kind in COLUMN_KIND.items()] + [("_extra", "extra")],
+        columns=["canonical", "bad_code"],
     )
     con.register("labels_in", labels)
     con.register("reasons_in", reasons)
@@ -462,24 +570,20 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], ty
     con.execute("CREATE OR REPLACE TEMP TABLE reasons AS SELECT * FROM reasons_in")
     con.unregister("labels_in")
     con.unregister("reasons_in")
-    con.execute(
-        "CREATE OR REPLACE TABLE rejects (file VARCHAR, line BIGINT, column_name VARCHAR, reason VARCHAR, "
-        "value VARCHAR, ref_file VARCHAR, ref_line BIGINT)"
-    )
+    con.execute(f"CREATE OR REPLACE TABLE rejects ({REJECT_COLUMNS})")
     for n, m in enumerate(mappings):
-        for line, reason, text in m.source.parser_rejects:
+        for line, code, text in m.source.parser_rejects:
             con.execute(
-                "INSERT INTO rejects VALUES (?, ?, NULL, ?, left(?, 200), NULL, NULL)",
-                [m.source.label, line, reason, text],
+                "INSERT INTO rejects VALUES (?, ?, NULL, ?, left(?, 200), NULL, NULL, NULL, NULL)",
+                [m.source.label, line, code, text],
             )
         raw_cases = " ".join(f"WHEN '{c}' THEN r.c{i}" for c, i in m.columns.items())
         raw_cases += f" WHEN '_extra' THEN r.c{len(m.source.headers)}"
         con.execute(
             f"""
             INSERT INTO rejects
-            SELECT l.file, b._line, l.header,
-                   CASE WHEN b.missing THEN rs.missing_reason ELSE rs.bad_reason END,
-                   left(CASE b.canonical {raw_cases} END, 200), NULL, NULL
+            SELECT l.file, b._line, l.header, CASE WHEN b.missing THEN 'missing' ELSE rs.bad_code END,
+                   left(CASE b.canonical {raw_cases} END, 200), NULL, NULL, NULL, NULL
             FROM (
                 SELECT _line, ltrim(e, '!') AS canonical, starts_with(e, '!') AS missing
                 FROM (SELECT _line, unnest(_bad) AS e FROM {typed[n]} WHERE len(_bad) > 0)
@@ -493,10 +597,90 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, mappings: list[Mapping], ty
         con.execute(f"DELETE FROM {typed[n]} WHERE len(_bad) > 0")
 
 
-def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping], typed: list[str]) -> None:
-    """Union the valid rows of every source that feeds `table`, then drop repeated ids into rejects."""
-    names = [c.name for c in TABLES[table]]
+# The rejects table: where (file, physical line, column as written), why (a REASONS code with its parameters:
+# the row it repeats, ref_file and ref_line, and the id column, key), the value, and `reason`, the English text
+# that snapshots written before the codes carry (NULL since).
+REJECT_COLUMNS = (
+    "file VARCHAR, line BIGINT, column_name VARCHAR, code VARCHAR, value VARCHAR, ref_file VARCHAR, "
+    "ref_line BIGINT, key VARCHAR, reason VARCHAR"
+)
+
+
+def _collapse(con: duckdb.DuckDBPyConnection, mapping: Mapping, typed: str) -> int:
+    """Charge lines and monthly rows: one row per subscription, that of the latest period (by charge or period
+    end, then file order); a refund or removal (negative quantity) never gives the seats unless it is all there
+    is, and then the seats are 0. Returns how many rows were folded away. A subscription list is left alone: a
+    repeated id there is a duplicate to reject (_assemble)."""
+    if mapping.kind not in ("charges", "monthly"):
+        return 0
+    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT subscription_id) FROM {typed}").fetchone()
+    period = "period_end DESC NULLS LAST, " if "period_end" in mapping.columns else ""
+    if rows > distinct:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {typed} AS SELECT * EXCLUDE (_k) FROM (
+                SELECT *, row_number() OVER (PARTITION BY subscription_id
+                                             ORDER BY seats < 0, {period}_line DESC) AS _k
+                FROM {typed}
+            ) WHERE _k = 1 ORDER BY _line
+            """
+        )
+    con.execute(f"UPDATE {typed} SET seats = 0 WHERE seats < 0")
+    return rows - distinct
+
+
+# Legacy or NCE without a program column (PRODUCT.md section 3), as fixed SQL over the typed columns; the first
+# rule that decides wins, and its name is reported. Offer ids: a GUID or MS-AZR-... is a legacy offer; a
+# PRODUCT:SKU[:AVAILABILITY] id, or a 12-character product id alone (a reconciliation file's ProductId,
+# CloudBlue's "Product ID"), is a new-commerce product. Term: P1M/P1Y/P3Y, or a term-and-billing text.
+_GUID = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+PROGRAM_RULES = (
+    ("column", "program", "program IS NOT NULL", "program"),
+    (
+        "offer_id",
+        "offer_id",
+        f"regexp_full_match(trim(offer_id), '{_GUID}') OR starts_with(upper(trim(offer_id)), 'MS-AZR-')",
+        "'legacy'",
+    ),
+    (
+        "offer_id",
+        "offer_id",
+        "regexp_matches(upper(trim(offer_id)), '^[A-Z0-9]{12}(:[A-Z0-9]{1,12})*([_:]|$)')",
+        "'nce'",
+    ),
+    (
+        "term",
+        "term_duration",
+        "regexp_full_match(upper(trim(term_duration)), 'P[0-9]+[MY]') "
+        "OR regexp_matches(lower(term_duration), 'commitment|term duration|billing')",
+        "'nce'",
+    ),
+)
+
+
+def _program_sql(present: set[str], nce_file: bool) -> tuple[str, str]:
+    """(program, the rule that decided it) for one source's typed rows."""
+    program, rule = [], []
+    for name, column, condition, value in PROGRAM_RULES:
+        if column in present:
+            program.append(f"WHEN {condition} THEN {value}")
+            rule.append(f"WHEN {condition} THEN '{name}'")
+    default = ("'nce'", "'nce_file'") if nce_file else ("'legacy'", "'default'")
+    if not program:
+        return default
+    return (
+        f"CASE {' '.join(program)} ELSE {default[0]} END",
+        f"CASE {' '.join(rule)} ELSE {default[1]} END",
+    )
+
+
+def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping], typed: list[str]) -> list[dict]:
+    """Union the valid rows of every source that feeds `table`, then drop repeated ids into rejects.
+
+    For subscriptions, returns the accepted rows per program and the rule that decided it."""
+    names = schema.stored_columns(table)
     key = names[0]
+    subscriptions = table == "subscriptions"
     parts = []
     for n, m in enumerate(mappings):
         present = set(m.columns)
@@ -516,56 +700,155 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
     cols = ", ".join(names)
     selects = []
     for n, present in parts:
-        exprs = ", ".join(_column_expr(c, present) for c in names)
-        selects.append(f"SELECT {exprs}, _src, _line, {0 if n in direct else 1} AS _derived FROM {typed[n]}")
+        exprs = []
+        for c in names:
+            if subscriptions and c == "program":
+                program, rule = _program_sql(present, mappings[n].nce_file)
+                exprs += [f"{program} AS program", f"{rule} AS _rule"]
+            elif subscriptions and c == "country" and "marketplace" in present:
+                exprs.append(f"coalesce({'country' if 'country' in present else 'NULL'}, marketplace) AS country")
+            else:
+                exprs.append(_column_expr(c, present))
+        selects.append(f"SELECT {', '.join(exprs)}, _src, _line, {0 if n in direct else 1} AS _derived FROM {typed[n]}")
     if not selects:
         empty = ", ".join(_column_expr(c, set()) for c in names)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {empty} WHERE false")
-        return
+        return []
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_{table} AS {' UNION ALL '.join(selects)}")
     repeated = con.execute(f"SELECT count(*) - count(DISTINCT {key}) FROM all_{table}").fetchone()[0]
-    if repeated == 0:
-        # The usual case: every id once, nothing to rank (a window over millions of rows is the slow part).
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM all_{table} ORDER BY _src, _line")
+    kept = f"all_{table}"
+    if repeated:
+        same = f"hash({cols}) = first_value(hash({cols})) OVER w" if subscriptions or not derived else "true"
+        # Repeated ids: the first occurrence is kept. In a flat file the partner (or customer) repeats on each
+        # of its rows: those repeats are not errors; rows from a dedicated file win over the flat file's.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE ranked AS
+            SELECT *, row_number() OVER w AS _n, first_value(_src) OVER w AS _first_src,
+                   first_value(_line) OVER w AS _first_line, {same} AS _same
+            FROM all_{table} WINDOW w AS (PARTITION BY {key} ORDER BY _derived, _src, _line)
+            """
+        )
+        if subscriptions or direct:
+            con.execute(
+                f"""
+                INSERT INTO rejects
+                SELECT l.file, r._line, h.header,
+                       CASE WHEN r._same THEN 'duplicate_same' ELSE 'duplicate_different' END,
+                       r.{key}, f.file, r._first_line, '{key}', NULL
+                FROM ranked r
+                JOIN (SELECT DISTINCT src, file FROM src_labels) l ON l.src = r._src
+                JOIN (SELECT DISTINCT src, file FROM src_labels) f ON f.src = r._first_src
+                LEFT JOIN src_labels h ON h.src = r._src AND h.canonical = '{key}'
+                WHERE r._n > 1 AND r._derived = 0
+                """
+            )
         con.execute(f"DROP TABLE all_{table}")
-        return
-    if table == "subscriptions" or not derived:
-        # Repeated ids: the first occurrence is kept, every later one is rejected and says where the first is.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ranked AS
-            SELECT *, row_number() OVER w AS _n, first_value(_src) OVER w AS _first_src,
-                   first_value(_line) OVER w AS _first_line,
-                   hash({cols}) = first_value(hash({cols})) OVER w AS _same
-            FROM all_{table} WINDOW w AS (PARTITION BY {key} ORDER BY _derived, _src, _line)
-            """
-        )
-    else:
-        # A flat file repeats the partner (or customer) on each of its rows: those repeats are not errors.
-        # Rows from a dedicated file win; the flat file fills in ids the dedicated file lacks.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ranked AS
-            SELECT *, row_number() OVER w AS _n, first_value(_src) OVER w AS _first_src,
-                   first_value(_line) OVER w AS _first_line, true AS _same
-            FROM all_{table} WINDOW w AS (PARTITION BY {key} ORDER BY _derived, _src, _line)
-            """
-        )
-    if table == "subscriptions" or direct:
-        con.execute(
-            f"""
-            INSERT INTO rejects
-            SELECT l.file, r._line, h.header,
-                   CASE WHEN r._same THEN 'duplicate of {{ref}} (same content, ignored)'
-                        ELSE 'duplicate {key} with different content; {{ref}} is kept' END,
-                   r.{key}, f.file, r._first_line
-            FROM ranked r
-            JOIN (SELECT DISTINCT src, file FROM src_labels) l ON l.src = r._src
-            JOIN (SELECT DISTINCT src, file FROM src_labels) f ON f.src = r._first_src
-            LEFT JOIN src_labels h ON h.src = r._src AND h.canonical = '{key}'
-            WHERE r._n > 1 AND r._derived = 0
-            """
-        )
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM ranked WHERE _n = 1 ORDER BY _src, _line")
-    con.execute(f"DROP TABLE all_{table}")
-    con.execute("DROP TABLE ranked")
+        kept = "(SELECT * FROM ranked WHERE _n = 1)"
+    programs = []
+    if subscriptions:
+        programs = [
+            {"program": program, "rule": rule, "subscriptions": int(rows)}
+            for program, rule, rows in con.execute(
+                f"SELECT program, _rule, count(*) FROM {kept} GROUP BY ALL ORDER BY program, _rule"
+            ).fetchall()
+        ]
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM {kept} ORDER BY _src, _line")
+    con.execute("DROP TABLE IF EXISTS ranked")
+    con.execute(f"DROP TABLE IF EXISTS all_{table}")
+    return programs
+
+
+def _resolve_countries(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """A subscription without a country takes its customer's, else its partner's, else the unknown country
+    (PRODUCT.md section 3). Returns how many subscriptions got their country from where."""
+    missing = con.execute("SELECT count(*) FROM subscriptions WHERE country IS NULL").fetchone()[0]
+    found = {"row": con.execute("SELECT count(*) FROM subscriptions").fetchone()[0] - missing}
+    for source, sql in (
+        (
+            "customer",
+            "UPDATE subscriptions SET country = c.country FROM customers c WHERE subscriptions.country IS NULL "
+            "AND c.customer_id = subscriptions.customer_id AND c.country IS NOT NULL",
+        ),
+        (
+            "partner",
+            "UPDATE subscriptions SET country = p.country FROM partners p WHERE subscriptions.country IS NULL "
+            "AND p.partner_id = subscriptions.partner_id AND p.country IS NOT NULL",
+        ),
+    ):
+        found[source] = con.execute(sql).fetchone()[0] if missing else 0
+        missing -= found[source]
+    found["unknown"] = missing
+    if missing:
+        con.execute("UPDATE subscriptions SET country = ? WHERE country IS NULL", [UNKNOWN_COUNTRY])
+    return found
+
+
+def _unknown(con: duckdb.DuckDBPyConnection, countries_from: dict[str, int]) -> dict:
+    """Subscriptions (and seats) whose country, partner or customer is unknown."""
+    partner, partner_seats, customer = con.execute(
+        "SELECT count(*) FILTER (partner_id IS NULL), coalesce(sum(seats) FILTER (partner_id IS NULL), 0), "
+        "count(*) FILTER (customer_id IS NULL) FROM subscriptions"
+    ).fetchone()
+    return {
+        "country": int(countries_from["unknown"]),
+        "partner": int(partner),
+        "partner_seats": int(partner_seats),
+        "customer": int(customer),
+    }
+
+
+def _unknown_notes(unknown: dict) -> list[Note]:
+    """One warning per unknown fact, saying how many rows and which figures it affects."""
+    notes = []
+    if unknown["country"]:
+        notes.append(Note.of("unknown_country", rows=unknown["country"], code=UNKNOWN_COUNTRY))
+    if unknown["partner"]:
+        notes.append(Note.of("unknown_partner", rows=unknown["partner"], seats=unknown["partner_seats"]))
+    if unknown["customer"]:
+        notes.append(Note.of("unknown_customer", rows=unknown["customer"]))
+    return notes
+
+
+# Where a canonical field comes from when the file has no column for it.
+_DEFAULT_VALUES = {"segment": "commercial", "status": "active", "billing_term": "unknown", "program": "legacy"}
+
+
+def _origins(mappings: list[Mapping], programs: list[dict], countries_from: dict, unknown: dict) -> list[dict]:
+    """For every file and canonical field: the column it was read from, or how it was derived, its default, or
+    that it is unknown (with the rows concerned). Codes and parameters; the edges say them in words."""
+    rows = []
+    for m in mappings:
+        for column in TABLES[m.table]:
+            name = column.name
+            entry = {"file": m.source.label, "table": m.table, "field": name, "origin": "", "column": None}
+            entry["detail"], entry["rows"] = None, None
+            if name in m.columns and not (name == "partner_id" and m.columns[name] == m.columns.get("partner_name")):
+                entry.update(origin="column", column=m.source.headers[m.columns[name]])
+            elif m.table != "subscriptions":
+                entry.update(origin="unknown" if name not in _DEFAULT_VALUES else "default")
+            elif name == "partner_id" and "partner_id" in m.columns:
+                entry.update(origin="derived", detail="partner_by_name", column=m.source.headers[m.columns[name]])
+            elif name == "program":
+                split = ", ".join(f"{p['rule']} {p['program']} {p['subscriptions']}" for p in programs)
+                entry.update(origin="derived", detail="program_rules", column=split)
+            elif name == "country" and "marketplace" in m.columns:
+                entry.update(origin="derived", detail="marketplace", column=m.source.headers[m.columns["marketplace"]])
+            elif name == "country":
+                how = ", ".join(f"{k} {v}" for k, v in countries_from.items() if k not in ("row", "unknown") and v)
+                entry.update(
+                    origin="derived" if how else "unknown",
+                    detail="country_lookup",
+                    column=how or None,
+                    rows=unknown["country"],
+                )
+            elif name in _DEFAULT_VALUES:
+                entry.update(origin="default", column=_DEFAULT_VALUES[name])
+            elif name in ("partner_id", "customer_id"):
+                entry.update(origin="unknown", rows=unknown["partner" if name == "partner_id" else "customer"])
+            elif not column.stored:
+                continue
+            else:
+                entry.update(origin="unknown")
+            rows.append(entry)
+    return rows

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from analytics import words
 from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PROJECTION_ROWS, ROLLUP
 
 STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
@@ -106,20 +107,24 @@ _HEADLINE_COLUMNS = """
     sum(after_monthly_value) AS after_monthly_value,
     coalesce(sum(lapse_risk_subscriptions), 0) AS lapse_risk_subscriptions,
     coalesce(sum(lapse_risk_seats), 0) AS lapse_risk_seats,
-    -- A partner counts in every country where it has an after-cutoff subscription, once in the total.
-    count(*) FILTER (after_subscriptions > 0) AS partners_exposed,
-    count(*) FILTER (after_subscriptions > 0 AND opted_out) AS partners_opted_out,
+    -- A partner counts in every country where it has an after-cutoff subscription, once in the total; a
+    -- subscription without a reseller (partner_id NULL) is in no partner count.
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0) AS partners_exposed,
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND opted_out) AS partners_opted_out,
     coalesce(sum(after_seats) FILTER (opted_out), 0) AS opted_out_seats,
-    count(*) FILTER (after_subscriptions > 0 AND late_opt_out) AS late_opt_outs,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out) AS partners_assessed,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND fully_ready)
+    -- Volume with no reseller known: counted in every subscription figure, in no partner figure.
+    coalesce(sum(in_scope_subscriptions) FILTER (partner_id IS NULL), 0) AS no_partner_subscriptions,
+    coalesce(sum(in_scope_seats) FILTER (partner_id IS NULL), 0) AS no_partner_seats,
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND late_opt_out) AS late_opt_outs,
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out) AS partners_assessed,
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND fully_ready)
         AS partners_fully_ready,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mpa_signed) AS step_mpa_signed,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND indirect_provider_confirmed)
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpa_signed) AS step_mpa_signed,
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND indirect_provider_confirmed)
         AS step_indirect_provider_confirmed,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mpn_id_updated)
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpn_id_updated)
         AS step_mpn_id_updated,
-    count(*) FILTER (after_subscriptions > 0 AND NOT opted_out AND mca_all_customers)
+    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mca_all_customers)
         AS step_mca_all_customers,
     coalesce(sum(projected_subscriptions), 0) AS projected_subscriptions,
     coalesce(sum(projected_seats), 0) AS projected_seats,
@@ -278,7 +283,7 @@ def _partner_list(
     sql = f"""
     SELECT {_PARTNER_COLUMNS}{extra}{totals}
     FROM ({_partners_sql(filters)})
-    WHERE after_subscriptions > 0 AND {condition}
+    WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND {condition}
     ORDER BY {order}
     {tail}
     """
@@ -314,7 +319,7 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     SELECT opt_out_date, count(*) AS opt_outs, sum(count(*)) OVER (ORDER BY opt_out_date) AS cumulative,
            bool_or(late_opt_out) AS late
     FROM ({_partners_sql(filters, with_countries=False)})
-    WHERE after_subscriptions > 0 AND opted_out AND opt_out_date IS NOT NULL
+    WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND opted_out AND opt_out_date IS NOT NULL
     GROUP BY opt_out_date ORDER BY opt_out_date
     """
     return _df(con, sql, filters)
@@ -324,7 +329,7 @@ def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     """Assessed partners (exposed, not opted out) that completed each step and every step before it."""
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
-               WHERE after_subscriptions > 0 AND NOT opted_out)
+               WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
     SELECT * FROM (VALUES
         (0, 'assessed', (SELECT count(*) FROM p)),
         (1, 'mpa_signed', (SELECT count(*) FROM p WHERE mpa_signed)),
@@ -342,7 +347,7 @@ def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     """Per step: assessed partners that have done it (in any order) and the share."""
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
-               WHERE after_subscriptions > 0 AND NOT opted_out)
+               WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
     SELECT step, done, (SELECT count(*) FROM p) AS assessed,
            done / NULLIF((SELECT count(*) FROM p), 0) AS rate
     FROM (
@@ -377,12 +382,27 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {"subscriptions": subs, "partners": partners, "customers": customers, "rejected": rejects}
 
 
-def rejects(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
-    """Rejected rows with file, line, column, reason and the offending value."""
-    sql = "SELECT file, line, column_name AS column, reason, value FROM rejects ORDER BY file, line, column_name"
-    if limit is not None:
-        return con.execute(sql + " LIMIT ?", [int(limit)]).df()
-    return con.execute(sql).df()
+def rejects(con: duckdb.DuckDBPyConnection, limit: int | None = None, lang: str = "en") -> pd.DataFrame:
+    """Rejected rows with file, line, column, reason and the offending value.
+
+    The reason travels as a code with parameters (`code`, kept in the frame); `reason` says it in `lang`, the
+    caller's language (the interface's, or English for the command line)."""
+    sql = """SELECT file, line, column_name AS column, code, reason, value, ref_file, ref_line, key
+             FROM rejects ORDER BY file, line, column_name"""
+    frame = con.execute(sql + " LIMIT ?", [int(limit)]).df() if limit is not None else con.execute(sql).df()
+    frame["reason"] = [
+        words.reason(lang, code, ref_file, ref_line, key, file) if isinstance(code, str) else reason
+        for code, reason, ref_file, ref_line, key, file in zip(
+            frame["code"],
+            frame["reason"],
+            frame["ref_file"],
+            frame["ref_line"],
+            frame["key"],
+            frame["file"],
+            strict=True,
+        )
+    ]
+    return frame[["file", "line", "column", "reason", "value", "code"]]
 
 
 def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: float = 0.0) -> pd.DataFrame:

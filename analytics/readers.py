@@ -43,8 +43,9 @@ class Source:
     path: Path | None = None  # CSV only: the original file, its encoding and delimiter, to find physical lines
     encoding: str = "utf-8"
     delimiter: str = ","
-    parser_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, text)
+    parser_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason code, text)
     rows: int = 0
+    padded_line: int | None = None  # the first data line with fewer fields than the header (padded with empties)
 
     @property
     def label(self) -> str:
@@ -156,6 +157,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         con.execute(f"DROP TABLE {table}_load")
         _drop_empty_rows(con, table, width + 1)
         _refuse_nul(con, table, width + 1, name)
+        short = con.execute(f"SELECT min(_line) FROM {table} WHERE c{width - 1} IS NULL").fetchone()[0]
     except duckdb.Error as exc:
         raise InputError(
             f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})", code="not_csv", file=name
@@ -166,7 +168,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     parser_rejects = [(line, _parser_reason(kind), text) for line, kind, text in rejects]
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     del columns
-    return Source(
+    source = Source(
         file=name,
         sheet=None,
         table=table,
@@ -179,6 +181,26 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         encoding=encoding,
         delimiter=delimiter,
     )
+    if short is not None:
+        source.padded_line = first_short_line(source, width)
+    return source
+
+
+def first_short_line(source: Source, width: int) -> int | None:
+    """The physical line of the first record with fewer fields than the header (a known export bug, e.g.
+    CloudBlue's reports leave out their last, error column), or None. Only read when some record's last field is
+    empty, since DuckDB pads short records without saying so."""
+    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=source.delimiter)
+        consumed = 0
+        for row in reader:
+            start = consumed + 1
+            consumed = reader.line_num
+            if consumed <= source.header_line or not row or not any(cell.strip() for cell in row):
+                continue
+            if len(row) < width:
+                return start
+    return None
 
 
 def _drop_empty_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
@@ -224,14 +246,19 @@ def physical_lines(source: Source, record_lines: list[int]) -> dict[int, int]:
     return {line: found.get(line, line) for line in wanted}
 
 
+# DuckDB's CSV error types -> our reject reason codes (catalog `reason.<code>`).
+_PARSER_CODES = {
+    "MISSING COLUMNS": "fewer_fields",
+    "TOO MANY COLUMNS": "more_fields",
+    "UNQUOTED VALUE": "unquoted",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+    "INVALID UNICODE": "invalid_unicode",
+}
+PARSER_REASONS = (*_PARSER_CODES.values(), "unreadable_line")
+
+
 def _parser_reason(kind: str) -> str:
-    return {
-        "MISSING COLUMNS": "fewer fields than the header",
-        "TOO MANY COLUMNS": "more fields than the header",
-        "UNQUOTED VALUE": "a quote in an unquoted field",
-        "LINE SIZE OVER MAXIMUM": "line longer than 2,000,000 characters",
-        "INVALID UNICODE": "characters that are not valid text",
-    }.get(kind, kind.lower())
+    return _PARSER_CODES.get(kind, "unreadable_line")
 
 
 def _transcode(path: Path, encoding: str, name: str, universal_newlines: bool = False) -> str:

@@ -10,7 +10,7 @@ from functools import cache
 from babel import Locale
 
 # Column kinds decide how a raw text value is parsed and validated.
-ID, TEXT, COUNTRY, SEGMENT, INT, DATE, BOOL, BILLING, DECIMAL, PROGRAM, STATUS = (
+ID, TEXT, COUNTRY, SEGMENT, INT, DATE, BOOL, BILLING, DECIMAL, PROGRAM, STATUS, LANGUAGE = (
     "id",
     "text",
     "country",
@@ -22,24 +22,35 @@ ID, TEXT, COUNTRY, SEGMENT, INT, DATE, BOOL, BILLING, DECIMAL, PROGRAM, STATUS =
     "decimal",
     "program",
     "status",
+    "language",
 )
+
+# The country of a subscription whose file, customer and partner all leave it open (PRODUCT.md section 4:
+# unknown is a value). "ZZ" is the user-assigned ISO 3166 code CLDR uses for "Unknown Region"; the interface
+# calls it "Unknown"/"Unbekannt" and `summary --json` keys it "ZZ".
+UNKNOWN_COUNTRY = "ZZ"
 
 
 @dataclass(frozen=True)
 class Column:
+    """A canonical column. `stored=False`: read and used while ingesting (to collapse charge lines or to tell
+    legacy from NCE), not kept in the published tables."""
+
     name: str
     kind: str
     required: bool = False
+    stored: bool = True
 
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "subscriptions": (
+        # Only the id, the seats and the end date are required (PRODUCT.md section 3, "Real exports").
         Column("subscription_id", ID, True),
-        Column("partner_id", ID, True),
+        Column("partner_id", ID),
         Column("partner_name", TEXT),
-        Column("customer_id", ID, True),
+        Column("customer_id", ID),
         Column("customer_name", TEXT),
-        Column("country", COUNTRY, True),
+        Column("country", COUNTRY),
         Column("segment", SEGMENT),
         Column("offer_name", TEXT),
         Column("seats", INT, True),
@@ -50,6 +61,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("currency", TEXT),
         Column("program", PROGRAM),
         Column("status", STATUS),
+        Column("offer_id", TEXT, stored=False),
+        Column("term_duration", TEXT, stored=False),
+        Column("period_end", DATE, stored=False),
+        # A marketplace name gives the country when the row has none; one that names no country leaves it unknown.
+        Column("marketplace", COUNTRY, stored=False),
     ),
     "partners": (
         Column("partner_id", ID, True),
@@ -61,14 +77,24 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("mca_all_customers", BOOL),
         Column("opted_out", BOOL),
         Column("opt_out_date", DATE),
+        Column("contact_email", TEXT),
+        Column("language", LANGUAGE),
     ),
     "customers": (
         Column("customer_id", ID, True),
         Column("partner_id", ID),
         Column("customer_name", TEXT),
         Column("mca_accepted", BOOL),
+        Column("country", COUNTRY),
+        Column("domain", TEXT),
     ),
 }
+
+
+def stored_columns(table: str) -> list[str]:
+    """The columns a published table keeps, in order."""
+    return [c.name for c in TABLES[table] if c.stored]
+
 
 # Columns only a partners table (or a flat file's partner part) carries.
 PARTNER_ONLY = (
@@ -78,8 +104,10 @@ PARTNER_ONLY = (
     "mca_all_customers",
     "opted_out",
     "opt_out_date",
+    "contact_email",
+    "language",
 )
-CUSTOMER_ONLY = ("mca_accepted",)
+CUSTOMER_ONLY = ("mca_accepted", "domain")
 
 
 def header_key(name: str) -> str:
@@ -89,10 +117,23 @@ def header_key(name: str) -> str:
 
 
 # Canonical name -> header spellings (English, German, Microsoft Partner Center / distributor exports).
-# The order matters for partner_id: reseller columns come first (see RESELLER_KEYS).
+# The order matters: when a file has two headers for one column, the one listed first wins (ingest.map_source),
+# and for partner_id reseller columns come first (see RESELLER_KEYS). Where a spelling comes from a public tool,
+# its source is named beside it (README "Exports we read"); the sources:
+#   [PS]   Partner Center PowerShell 3.0.11, PSSubscription.cs / PSCustomer.cs (Get-PartnerCustomerSubscription,
+#          Get-PartnerCustomer | Export-Csv); [API] Partner Center REST "Subscription resources";
+#   [LRC]  Partner Center "License-based reconciliation file fields" (legacy); [NRC] "New commerce invoice
+#          reconciliation file fields" (and its Graph attribute set, which writes Tier2MpnId);
+#   [INS]  Partner Center Insights: "Seats, subscriptions and revenue" system query (SeatsSubscriptionsAndRevenue)
+#          and the "Subscription details" data definitions; [CUS] Partner Center "Export your customer list";
+#   [CBM]  cloudblue/microsoft_reports reports/missing_subscriptions (Missing Microsoft Active Subscriptions);
+#   [CBA]  cloudblue/microsoft_reports reports/audit_tool (Microsoft Audit Tool Report);
+#   [CBN]  cloudblue/microsoft_reports reports/nce_migrations and nce_promos.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "subscription_id": (
         "subscription_id",
+        "SyndicationPartnerSubscriptionNumber",  # [LRC] Microsoft's GUID; its SubscriptionId is the billing id
+        "Microsoft Subscription ID",  # [CBM] [CBN] (nce_promos' "Subscription ID" is Connect's asset id)
         "SubscriptionId",
         "Subscription ID",
         "Subscription",
@@ -105,31 +146,31 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "partner_id": (
         "partner_id",
-        "Tier2MpnId",
+        "Tier2MpnId",  # [NRC] Graph attribute set, API tier2MpnId
         "Tier 2 MPN ID",
-        "ResellerMpnId",
-        "Reseller MPN ID",
+        "ResellerMpnId",  # [LRC] [NRC] (ResellerMPNID in older copies: the same folded key)
+        "Reseller MPN ID",  # [CBM]
         "Reseller ID",
-        "ResellerId",
+        "ResellerId",  # [INS] Subscription details: ResellerID
         "Reseller-ID",
         "Händler-ID",
         "Partner-ID",
-        "PartnerId",
+        "PartnerId",  # [PS] [API] the reseller's MPN id; in [LRC] [NRC] the distributor's own tenant (constant)
         "Partner ID",
-        "MpnId",
+        "MpnId",  # [LRC] [NRC] [INS] the file owner's own MPN id (constant, never the partner)
         "MPN ID",
         "Partnernummer",
     ),
     "partner_name": (
         "partner_name",
-        "ResellerName",
+        "ResellerName",  # [INS]
         "Reseller Name",
         "Reseller",
         "Tier2Name",
         "Tier 2 Name",
         "Reseller Company Name",
         "Partner Name",
-        "PartnerName",
+        "PartnerName",  # [INS] the file owner itself (constant)
         "Partner",
         "Partnername",
         "Händler",
@@ -138,21 +179,25 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "customer_id": (
         "customer_id",
-        "CustomerId",
+        "Microsoft Customer ID",  # [CBM] the tenant GUID; its "Customer ID" is Connect's TA- account
+        "CustomerId",  # [LRC] [NRC] [PS] PSCustomer
         "Customer ID",
-        "CustomerTenantId",
-        "Customer Tenant ID",
+        "CustomerTenantId",  # [INS]
+        "Customer Tenant ID",  # [CBN]
+        "Microsoft ID",  # [CUS]
         "TenantId",
         "Tenant ID",
         "Kunden-ID",
         "Kundennummer",
         "Kunden ID",
         "End Customer ID",
+        "External Customer ID",  # [CBA] Connect's customer id (the report has no Microsoft tenant id)
     ),
     "customer_name": (
         "customer_name",
-        "CustomerName",
-        "Customer Name",
+        "CustomerName",  # [LRC] [NRC] [INS]
+        "Customer Name",  # [CBA] [CBN]
+        "Company name",  # [CUS]
         "Customer Company Name",
         "CustomerCompanyName",
         "Customer",
@@ -166,8 +211,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "Country",
         "Country/Region",
         "CountryRegion",
-        "CustomerCountry",
+        "CustomerCountry",  # [NRC] two-letter code
         "Customer Country",
+        "CustomerMarket",  # [INS] a country name ("United States")
+        "CustomerTenantCountry",  # [INS] Customers and revenue
         "Country Code",
         "CountryCode",
         "Land",
@@ -188,8 +235,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "offer_name": (
         "offer_name",
-        "OfferName",
-        "Offer Name",
+        "OfferName",  # [PS] [LRC]
+        "Offer Name",  # [CBA]
+        "ProductName",  # [NRC]
+        "Product Name",  # [CBM] [CBN]
+        "SkuName",  # [NRC]
         "Offer",
         "Product",
         "Product Name",
@@ -203,7 +253,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "seats": (
         "seats",
-        "Quantity",
+        "TotalSoldSeats",  # [INS] Seats, subscriptions and revenue
+        "AvailableSeatsEOP",  # [INS] Subscription details ("AvailableSeats" there is a month-on-month change)
+        "Microsoft Licenses",  # [CBA] Microsoft's count; its "Licenses" is Connect's
+        "Quantity Of Licenses",  # [CBM]
+        "Number of Licenses",  # [CBN]
+        "Quantity",  # [PS] [LRC] [NRC]
         "Menge",
         "Lizenzen",
         "Licenses",
@@ -219,9 +274,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "term_end_date": (
         "term_end_date",
-        "CommitmentEndDate",
+        "CommitmentEndDate",  # [PS] [API]
         "Commitment End Date",
-        "SubscriptionEndDate",
+        "Microsoft Commitment End Date",  # [CBA]
+        "Subscription Commitment End Date",  # [CBM]
+        "SubscriptionEndDate",  # [LRC] [NRC] [INS]
         "Subscription End Date",
         "EndDate",
         "End Date",
@@ -236,7 +293,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "auto_renew": (
         "auto_renew",
-        "AutoRenewEnabled",
+        "AutoRenewEnabled",  # [PS] [API]
+        "IsAutoRenew",  # [INS] Y/N
+        "Auto-renewal Status",  # [CBM]
+        "Microsoft Auto Renew",  # [CBA]
         "Auto Renew Enabled",
         "AutoRenew",
         "Auto Renew",
@@ -249,18 +309,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "billing_term": (
         "billing_term",
-        "BillingCycle",
+        "BillingCycle",  # [PS] [API]
+        "BillingCycleType",  # [LRC]
         "Billing Cycle",
-        "BillingFrequency",
+        "BillingFrequency",  # [NRC]
         "Billing Frequency",
         "Billing Term",
         "BillingTerm",
-        "TermDuration",
-        "Term Duration",
         "Abrechnungszyklus",
         "Abrechnungsintervall",
         "Abrechnungszeitraum",
-        "Laufzeit",
     ),
     "monthly_value": (
         "monthly_value",
@@ -284,7 +342,66 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "Platform",
         "Plattform",
     ),
-    "status": ("status", "Status", "Subscription Status", "SubscriptionStatus", "Abonnementstatus", "Zustand"),
+    "status": (
+        "status",
+        "Microsoft Subscription Status",  # [CBM]
+        "Microsoft Status",  # [CBA] (its "Status" is Connect's asset status)
+        "Status",  # [PS]
+        "SubscriptionState",  # [INS] Active, Churned, Disabled
+        "Subscription Status",
+        "SubscriptionStatus",
+        "Abonnementstatus",
+        "Zustand",
+    ),
+    # Read to tell legacy from NCE (PRODUCT.md section 3) and to collapse repeated rows; not kept.
+    "offer_id": (
+        "offer_id",
+        "OfferId",  # [PS] [API] [LRC] a GUID or MS-AZR-... (legacy), PRODUCT:SKU:AVAILABILITY (NCE)
+        "Offer ID",  # [CBA] Connect's item MPN: CFQ7TTC0LHPG:0001_P1Y:Annual
+        "DurableOfferId",  # [LRC]
+        "ProductId",  # [NRC] CFQ7TTC0LH18
+        "Product ID",  # [CBM] [CBN] the first part of the offer id
+        "Item MPN",  # [CBN] nce_promos
+        "Angebots-ID",
+    ),
+    "term_duration": (
+        "term_duration",
+        "TermDuration",  # [PS] [API] P1M, P1Y, P3Y
+        "Term Duration",
+        "TermAndBillingCycle",  # [NRC] "One-year commitment for monthly/yearly billing"
+        "Laufzeit",
+    ),
+    "marketplace": (
+        "marketplace",
+        "Marketplace Name",  # [CBA] a marketplace such as "IM - Germany" names its country
+        "Marketplace",
+        "Marktplatz",
+    ),
+    "period_end": (
+        "period_end",
+        "ChargeEndDate",  # [LRC] [NRC] charge lines
+        "Month",  # [INS] one row per subscription per month
+        "Monat",
+    ),
+    "contact_email": (
+        "contact_email",
+        "Contact email",
+        "Contact e-mail",
+        "E-Mail",
+        "Email",
+        "Kontakt",
+        "Kontakt-E-Mail",
+    ),
+    "language": ("language", "Language", "Sprache", "Preferred language", "Korrespondenzsprache"),
+    "domain": (
+        "domain",
+        "Domain",  # [PS] PSCustomer, [CBA]
+        "DomainName",  # [LRC]
+        "CustomerDomainName",  # [NRC]
+        "Customer Domain",  # [CBM] [CBN]
+        "Primary domain name",  # [CUS]
+        "TenantDomainName",  # [INS]
+    ),
     "mpa_signed": (
         "mpa_signed",
         "MPA Signed",
@@ -351,7 +468,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # Header keys that name the reseller in a distributor's export; they win over PartnerId/MpnId,
 # which in such an export identify the distributor itself.
 RESELLER_KEYS = frozenset(header_key(s) for s in SYNONYMS["partner_id"][1:11])
+# Headers that say what a file is (PRODUCT.md section 3): charge lines of a reconciliation file [LRC] [NRC],
+# monthly rows of an Insights report [INS], and the columns only a new-commerce reconciliation file has [NRC].
+CHARGE_KEYS = frozenset(header_key(s) for s in ("ChargeStartDate", "ChargeEndDate", "ChargeType"))
+MONTH_KEYS = frozenset(header_key(s) for s in ("Month", "Monat"))
+NCE_FILE_KEYS = frozenset(header_key(s) for s in ("TermAndBillingCycle", "AvailabilityId"))
 WEAK_PARTNER_KEYS = frozenset(header_key(s) for s in ("PartnerId", "Partner ID", "Partner-ID", "MpnId", "MPN ID"))
+
+
+@cache
+def synonym_rank() -> dict[str, int]:
+    """Folded header -> its position in its canonical column's list (lower wins)."""
+    rank: dict[str, int] = {}
+    for spellings in SYNONYMS.values():
+        for position, spelling in enumerate(spellings):
+            rank.setdefault(header_key(spelling), position)
+    return rank
 
 
 @cache
@@ -365,10 +497,19 @@ def synonym_index() -> dict[str, str]:
 
 
 # Value vocabularies: folded text -> canonical value.
+# A value that maps to None is a known spelling of "unknown": accepted, stored as NULL (PRODUCT.md section 3:
+# `-` for unknown, as Partner Center and distributor reports write it).
 BOOLEANS = {
     **dict.fromkeys(("true", "t", "yes", "y", "ja", "j", "1", "wahr", "x", "done", "erledigt", "ok"), "true"),
-    **dict.fromkeys(("false", "f", "no", "n", "nein", "0", "falsch", "-", "open", "offen"), "false"),
+    **dict.fromkeys(("false", "f", "no", "n", "nein", "0", "falsch", "open", "offen"), "false"),
+    **dict.fromkeys(("-", "unknown", "unbekannt", "n/a"), None),
 }
+LANGUAGES = {
+    **dict.fromkeys(("de", "deu", "ger", "german", "deutsch", "de-de", "de-at", "de-ch", "de_de"), "de"),
+    **dict.fromkeys(("en", "eng", "english", "englisch", "en-gb", "en-us", "en_gb", "en_us"), "en"),
+}
+# A partner without a language gets German in these countries, English elsewhere (PRODUCT.md section 3).
+GERMAN_SPEAKING = ("DE", "AT", "CH", "LI")
 SEGMENTS = {
     **dict.fromkeys(
         (
@@ -381,6 +522,11 @@ SEGMENTS = {
             "com",
             "unternehmen",
             "firmenkunde",
+            # Partner Center Insights segments (PRODUCT.md section 3).
+            "small, medium & corporate commercial",
+            "major commercial",
+            "smb commercial",
+            "smb",
         ),
         "commercial",
     ),
@@ -398,6 +544,10 @@ SEGMENTS = {
             "public sector",
             "öffentliche verwaltung",
             "regierung",
+            # Partner Center Insights segments (PRODUCT.md section 3): "... Public Sector" is government.
+            "major public sector",
+            "small, medium & corporate public sector",
+            "smb public sector",
         ),
         "government",
     ),
@@ -406,8 +556,11 @@ SEGMENTS = {
         "nonprofit",
     ),
 }
+# Partner Center writes billing cycles as Monthly, Annual, Triennial, OneTime, Unknown, None, and terms as
+# P1M/P1Y/P3Y or "N Months"/"N Years" (PRODUCT.md section 3). Legacy renewals only know a monthly or an annual
+# term; anything else renews like annual ("unknown", PRODUCT.md section 2).
 BILLING_TERMS = {
-    **dict.fromkeys(("monthly", "month", "monatlich", "p1m", "1 month", "1 monat", "m"), "monthly"),
+    **dict.fromkeys(("monthly", "month", "monatlich", "p1m", "1 month", "1 months", "1 monat", "m"), "monthly"),
     **dict.fromkeys(
         (
             "annual",
@@ -419,20 +572,41 @@ BILLING_TERMS = {
             "p1y",
             "1 year",
             "12 months",
+            "1 years",
             "1 jahr",
             "12 monate",
             "y",
         ),
         "annual",
     ),
-    **dict.fromkeys(("unknown", "unbekannt", "none", "n/a"), "unknown"),
+    **dict.fromkeys(
+        (
+            "unknown",
+            "unbekannt",
+            "none",
+            "n/a",
+            "-",
+            "triennial",
+            "onetime",
+            "one time",
+            "one-time",
+            "p3y",
+            "3 years",
+            "36 months",
+            "3 jahre",
+        ),
+        "unknown",
+    ),
 }
 PROGRAMS = {
     **dict.fromkeys(("legacy", "csp legacy", "legacy csp", "classic", "alt"), "legacy"),
     **dict.fromkeys(("nce", "new commerce", "new commerce experience", "csp nce", "neu"), "nce"),
 }
+# Partner Center statuses: Active, Suspended, Deleted, Expired, Disabled, Pending, None, Churned, and
+# terminated/terminating in reports (PRODUCT.md section 3). Pending (being provisioned) and None (no status
+# given) are taken as active, as a missing status column is.
 STATUSES = {
-    **dict.fromkeys(("active", "aktiv", "enabled", "live"), "active"),
+    **dict.fromkeys(("active", "aktiv", "enabled", "live", "pending", "none", "-"), "active"),
     **dict.fromkeys(("suspended", "gesperrt", "ausgesetzt", "disabled", "pausiert", "paused"), "suspended"),
     **dict.fromkeys(
         (
@@ -448,6 +622,9 @@ STATUSES = {
             "abgelaufen",
             "storniert",
             "terminated",
+            "terminating",
+            "churned",
+            "deprovisioned",
         ),
         "deleted",
     ),
@@ -502,8 +679,20 @@ def countries() -> dict[str, str]:
 
 
 def country_name(code: str, lang: str = "en") -> str:
-    """Display name of an ISO code in English or German; the code itself when unknown."""
+    """Display name of an ISO code in English or German ("Unknown"/"Unbekannt" for the unknown country); the
+    code itself when Babel does not know it."""
+    if code == UNKNOWN_COUNTRY:
+        from analytics.words import text
+
+        return text(lang if lang in ("en", "de") else "en", "country.unknown")
     return Locale(lang).territories.get(code, code)
 
 
-VOCABULARIES = {BOOL: BOOLEANS, SEGMENT: SEGMENTS, BILLING: BILLING_TERMS, PROGRAM: PROGRAMS, STATUS: STATUSES}
+VOCABULARIES = {
+    BOOL: BOOLEANS,
+    SEGMENT: SEGMENTS,
+    BILLING: BILLING_TERMS,
+    PROGRAM: PROGRAMS,
+    STATUS: STATUSES,
+    LANGUAGE: LANGUAGES,
+}

@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.dataset import Dataset, connect, harden
-from analytics.errors import InputError
+from analytics.errors import InputError, Note
 from analytics.facts import build_facts
-from analytics.ingest import IngestResult
+from analytics.ingest import REJECT_COLUMNS, IngestResult
 from analytics.programme import Programme, load_programme
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
@@ -123,6 +123,7 @@ class Store:
             con.register("arrow_in", batches)
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_in")
             con.unregister("arrow_in")
+        upgrade_tables(con)
         programme = programme or load_programme()
         build_facts(con, programme)
         harden(con)
@@ -131,8 +132,19 @@ class Store:
             accepted={t: int(manifest["rows"].get(t, 0)) for t in TABLES[:3]},
             rejected=int(manifest.get("rejected", 0)),
             mappings=[],
-            warnings=list(manifest.get("warnings", [])),
+            warnings=[
+                Note(text, w.get("code"), **w.get("params", {})) if isinstance(w, dict) else Note(text)
+                for text, w in zip(
+                    manifest.get("warnings", []),
+                    manifest.get("notes", [None] * len(manifest.get("warnings", []))),
+                    strict=False,
+                )
+            ],
             mapping_rows=list(manifest.get("mapping", [])),
+            files=list(manifest.get("files", [])),
+            programs=list(manifest.get("programs", [])),
+            origins=list(manifest.get("origins", [])),
+            unknown=dict(manifest.get("unknown", {})),
         )
         created = dt.datetime.fromisoformat(manifest["created"])
         label = manifest.get("label") or ", ".join(s["name"] for s in manifest.get("sources", []))
@@ -218,7 +230,14 @@ class Store:
             "rejected": dataset.result.rejected,
             "rejected_problems": rows["rejects"],
             "mapping": dataset.result.mapping_table().to_dict("records"),
-            "warnings": dataset.result.warnings,
+            "warnings": [str(w) for w in dataset.result.warnings],
+            "notes": [
+                {"code": getattr(w, "code", None), "params": getattr(w, "params", {})} for w in dataset.result.warnings
+            ],
+            "files": dataset.result.files,
+            "programs": dataset.result.programs,
+            "origins": dataset.result.origins,
+            "unknown": dataset.result.unknown,
             "published_by": published_by or _who(),
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -263,6 +282,22 @@ class Store:
             shutil.rmtree(leftover, ignore_errors=True)
         for tmp in self.path.glob(".CURRENT.*"):
             tmp.unlink(missing_ok=True)
+
+
+def upgrade_tables(con) -> None:
+    """Tables of a snapshot written by an earlier version gain the columns added since, empty (nothing is
+    lost: an old rejects table keeps its English `reason`, which is shown when there is no code)."""
+    from analytics.schema import stored_columns
+
+    wanted = {t: [(c, "VARCHAR") for c in stored_columns(t)] for t in TABLES[:3]}
+    wanted["rejects"] = [tuple(part.split()) for part in REJECT_COLUMNS.split(", ")]
+    types = {"country": "VARCHAR"}
+    for table, columns in wanted.items():
+        have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        for name, sql_type in columns:
+            if name not in have:
+                # Names and types come from our own schema, never from the file.
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {types.get(name, sql_type)}")
 
 
 def _who() -> str | None:

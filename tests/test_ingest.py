@@ -589,7 +589,7 @@ def test_bad_rows_are_rejected_one_by_one_with_file_line_column_and_reason(tmp_p
         _row(template, header, "BAD-05", Lizenzen="1,5"),  # 11
         good[5],  # 12
         _row(template, header, "BAD-06", Land="Atlantis"),  # 13
-        _row(template, header, "BAD-07", **{"Kunden-ID": ""}),  # 14
+        _row(template, header, "BAD-07", Lizenzen=""),  # 14 a required value missing (the customer is not one)
         good[6],  # 15
         good[7],  # 16
         list(good[1]),  # 17 SUB-0002 again, same content
@@ -626,7 +626,7 @@ def test_bad_rows_are_rejected_one_by_one_with_file_line_column_and_reason(tmp_p
         ("Abos Juni.csv", 10, "Lizenzen", "-5", "whole number"),
         ("Abos Juni.csv", 11, "Lizenzen", "1,5", "whole number"),
         ("Abos Juni.csv", 13, "Land", "Atlantis", "country"),
-        ("Abos Juni.csv", 14, "Kunden-ID", None, "missing"),
+        ("Abos Juni.csv", 14, "Lizenzen", None, "missing"),
         ("Abos Juni.csv", 17, "Abonnement-ID", "SUB-0002", "line 3"),
         ("Abos Juni.csv", 18, "Abonnement-ID", "SUB-0005", "line 9"),
         ("Abos Juni.csv", 20, "Land", "Mordor", "country"),

@@ -193,14 +193,18 @@ def map_source(con: duckdb.DuckDBPyConnection, source: Source, overrides: Overri
         # Reseller columns first: in a distributor's export PartnerId/MpnId name the distributor itself.
         partner_candidates.sort(key=lambda i: (keys[i] not in RESELLER_KEYS, keys[i] in WEAK_PARTNER_KEYS, i))
         for i in partner_candidates:
-            if source.rows > 1 and _is_constant(con, source.table, i):
+            if source.rows > 1 and _is_constant(con, source.table, i, keys[i] in RESELLER_KEYS | WEAK_PARTNER_KEYS):
                 notes.append(Note.of("constant_partner", file=source.label, header=source.headers[i]))
                 continue
             columns["partner_id"] = i
             break
     if "partner_id" not in columns and "partner_name" in columns:
-        columns["partner_id"] = columns["partner_name"]
-        notes.append(Note.of("partner_by_name", file=source.label, header=source.headers[columns["partner_name"]]))
+        name = columns["partner_name"]
+        if source.rows > 1 and _is_constant(con, source.table, name):
+            notes.append(Note.of("constant_partner", file=source.label, header=source.headers[name]))
+        else:
+            columns["partner_id"] = name
+            notes.append(Note.of("partner_by_name", file=source.label, header=source.headers[name]))
     table = _classify(source, columns)
     kind = table
     if table == "subscriptions":
@@ -213,11 +217,12 @@ def map_source(con: duckdb.DuckDBPyConnection, source: Source, overrides: Overri
     return Mapping(source=source, table=table, columns=columns, notes=notes, kind=kind, nce_file=nce_file)
 
 
-def _is_constant(con: duckdb.DuckDBPyConnection, table: str, position: int) -> bool:
-    """One value on every row (empty and the 'no reseller' ids -1 and 0 count as none)."""
+def _is_constant(con: duckdb.DuckDBPyConnection, table: str, position: int, reseller: bool = False) -> bool:
+    """One value on every row (empty counts as none, and so do the "no reseller" ids -1 and 0 in a Partner
+    Center reseller column)."""
+    none = "('', '-', '-1', '0')" if reseller else "('', '-')"
     distinct = con.execute(
-        f"SELECT count(DISTINCT NULLIF(trim(c{position}), '')) FILTER (trim(c{position}) NOT IN ('-1', '0')) "
-        f"FROM {table}"
+        f"SELECT count(DISTINCT trim(c{position})) FILTER (trim(c{position}) NOT IN {none}) FROM {table}"
     ).fetchone()[0]
     return distinct <= 1
 
@@ -245,23 +250,26 @@ def _classify(source: Source, columns: dict[str, int]) -> str:
 # ---------------------------------------------------------------- typing
 
 
-def _value_sql(canonical: str, col: str, decimal_comma: bool, negative: bool = False) -> tuple[str, str]:
+def _value_sql(
+    canonical: str, col: str, decimal_comma: bool, negative: bool = False, no_reseller: tuple[str, ...] = ()
+) -> tuple[str, str]:
     """SQL for (typed value, error condition) of one canonical column read from raw text column `col`.
 
     `col` is always c<n>, one of our own generated names; no user text goes into SQL. `negative`: the rows are
-    charge lines, where a negative quantity is a refund or a removal, not a bad seat count.
+    charge lines, where a negative quantity is a refund or a removal, not a bad seat count. `no_reseller`: the
+    values that mean "no reseller" in this id column (Partner Center's -1 and 0 in its reseller columns).
     """
     kind = COLUMN_KIND[canonical]
     # A lone "-" is how Partner Center and distributor reports write "no value" (PRODUCT.md section 3).
     v = f"NULLIF(NULLIF(trim({col}), ''), '-')"
     if kind == ID:
         expr = f"NULLIF(upper(regexp_replace({col}, '\\s+', '', 'g')), '')"
-        # Partner Center writes -1 or 0 where a row has no reseller (a direct customer).
-        empty = "('-', '-1', '0')" if canonical == "partner_id" else "('-')"
-        expr = f"CASE WHEN trim({col}) IN {empty} THEN NULL ELSE {expr} END"
+        empty = ", ".join(f"'{value}'" for value in ("-", *no_reseller))
+        expr = f"CASE WHEN trim({col}) IN ({empty}) THEN NULL ELSE {expr} END"
         return expr, "false"
     if kind == TEXT:
-        return f"left({v}, {MAX_TEXT})", "false"
+        # A name of "-" is shown as written (it means nothing, and hides nothing).
+        return f"left(NULLIF(trim({col}), ''), {MAX_TEXT})", "false"
     if kind == INT:
         # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
         # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
@@ -356,7 +364,18 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
         column_comma = decimal_comma
         if COLUMN_KIND[canonical] == DECIMAL and source.format == "csv" and overrides.decimal is None:
             column_comma = _decimal_comma(con, source.table, position, decimal_comma)
-        expr, bad = _value_sql(canonical, col, column_comma, negative=mapping.kind == "charges")
+        # Partner Center writes -1 or 0 in its reseller columns where a row has no reseller (PRODUCT.md section 3);
+        # in our own partner_id column they are ids like any other.
+        reseller = (
+            canonical == "partner_id" and header_key(source.headers[position]) in RESELLER_KEYS | WEAK_PARTNER_KEYS
+        )
+        expr, bad = _value_sql(
+            canonical,
+            col,
+            column_comma,
+            negative=mapping.kind == "charges",
+            no_reseller=("-1", "0") if reseller else (),
+        )
         kind = COLUMN_KIND[canonical]
         if canonical in LENIENT:
             bad = "false"
@@ -457,6 +476,7 @@ def ingest(
     for name in typed:
         con.execute(f"DROP TABLE IF EXISTS {name}")
     _physical_lines(con, sources)
+    warnings += _single_customer(con, mappings)
     countries_from = _resolve_countries(con)
     unknown = _unknown(con, countries_from)
     warnings += _unknown_notes(unknown)
@@ -759,6 +779,22 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
     return programs
 
 
+def _single_customer(con: duckdb.DuckDBPyConnection, mappings: list[Mapping]) -> list[Note]:
+    """A subscription list without a customer column, uploaded with a customer list of exactly one customer,
+    belongs to that customer: Partner Center's Get-PartnerCustomerSubscription lists one customer's
+    subscriptions (-CustomerId is required) and its objects do not name the customer."""
+    lists = [m for m in mappings if m.table == "subscriptions"]
+    if any("customer_id" in m.columns for m in lists) or not any(m.table == "customers" for m in mappings):
+        return []
+    customers = con.execute("SELECT customer_id FROM customers LIMIT 2").fetchall()
+    if len(customers) != 1:
+        return []
+    rows = con.execute(
+        "UPDATE subscriptions SET customer_id = ? WHERE customer_id IS NULL", [customers[0][0]]
+    ).fetchone()[0]
+    return [Note.of("single_customer", rows=rows, customer=customers[0][0])] if rows else []
+
+
 def _resolve_countries(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """A subscription without a country takes its customer's, else its partner's, else the unknown country
     (PRODUCT.md section 3). Returns how many subscriptions got their country from where."""
@@ -802,7 +838,7 @@ def _unknown_notes(unknown: dict) -> list[Note]:
     """One warning per unknown fact, saying how many rows and which figures it affects."""
     notes = []
     if unknown["country"]:
-        notes.append(Note.of("unknown_country", rows=unknown["country"], code=UNKNOWN_COUNTRY))
+        notes.append(Note.of("unknown_country", rows=unknown["country"], zz=UNKNOWN_COUNTRY))
     if unknown["partner"]:
         notes.append(Note.of("unknown_partner", rows=unknown["partner"], seats=unknown["partner_seats"]))
     if unknown["customer"]:

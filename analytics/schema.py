@@ -343,9 +343,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "Plattform",
     ),
     "status": (
-        "status",
+        # Microsoft's status first: CloudBlue's reports have a "Status" of their own (the Connect asset's).
         "Microsoft Subscription Status",  # [CBM]
-        "Microsoft Status",  # [CBA] (its "Status" is Connect's asset status)
+        "Microsoft Status",  # [CBA]
+        "status",
         "Status",  # [PS]
         "SubscriptionState",  # [INS] Active, Churned, Disabled
         "Subscription Status",
@@ -480,9 +481,13 @@ WEAK_PARTNER_KEYS = frozenset(header_key(s) for s in ("PartnerId", "Partner ID",
 def synonym_rank() -> dict[str, int]:
     """Folded header -> its position in its canonical column's list (lower wins)."""
     rank: dict[str, int] = {}
-    for spellings in SYNONYMS.values():
+    for canonical, spellings in SYNONYMS.items():
+        # Our own column name ranks with the export spelling it folds to ("subscription_id" = "SubscriptionId"),
+        # not ahead of the spellings listed before that one.
         for position, spelling in enumerate(spellings):
-            rank.setdefault(header_key(spelling), position)
+            if spelling != canonical:
+                rank.setdefault(header_key(spelling), position)
+        rank.setdefault(header_key(canonical), 0)
     return rank
 
 

@@ -328,11 +328,17 @@ def sub_rows(draw, ids: list[str], partners: list[str], customers: list[str], na
     return rows
 
 
+def id_text(max_size: int):
+    """Ids as exports write them. A lone "-" is "no value", and -1 or 0 in a reseller column is "no reseller"
+    (PRODUCT.md section 3), so those are not ids."""
+    return st.text(ID_CHARS, min_size=1, max_size=max_size).filter(lambda v: v.strip() not in ("-", "-1", "0"))
+
+
 @st.composite
 def tables(draw, names_strategy=names, max_rows: int = 20) -> list[Sub]:
-    ids = draw(st.lists(st.text(ID_CHARS, min_size=1, max_size=8), min_size=1, max_size=max_rows, unique=True))
-    partners = draw(st.lists(st.text(ID_CHARS, min_size=1, max_size=6), min_size=2, max_size=5, unique=True))
-    customers = draw(st.lists(st.text(ID_CHARS, min_size=1, max_size=6), min_size=1, max_size=5, unique=True))
+    ids = draw(st.lists(id_text(8), min_size=1, max_size=max_rows, unique=True))
+    partners = draw(st.lists(id_text(6), min_size=2, max_size=5, unique=True))
+    customers = draw(st.lists(id_text(6), min_size=1, max_size=5, unique=True))
     return draw(sub_rows(ids, partners, customers, names_strategy))
 
 
@@ -615,7 +621,8 @@ def test_parquet_with_typed_columns_round_trips_every_value(rows, order, header,
         assert_round_trip(path, rows)
 
 
-LINE_BREAK_ROWS = [sub("0", "00"), sub("00", "0", offer_name="\r\n")]
+# (Partner ids 01 and 02: a lone 0 in a reseller column means "no reseller", PRODUCT.md section 3.)
+LINE_BREAK_ROWS = [sub("0", "01"), sub("00", "02", offer_name="\r\n")]
 
 
 @given(

@@ -20,6 +20,7 @@ from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
 from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
+from ui.text import md  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
 
 
@@ -80,7 +81,7 @@ st.title(t("data.title"))
 st.caption(
     t(
         "data.showing",
-        label=state.label(dataset),
+        label=md(state.label(dataset)),
         origin=t("data.origin_private") if state.is_private() else t("data.origin_published"),
         when=f"{fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
         subscriptions=fmt_int(counts["subscriptions"]),
@@ -156,7 +157,7 @@ if uploads:
             icon=":material/task_alt:",
         )
         for warning in result.warnings:
-            st.warning(warning, icon=":material/info:")
+            st.warning(md(warning), icon=":material/info:")
         if result.accepted["partners"] == 0:
             st.warning(t("data.no_partners"))
         rejects = metrics.rejects(staged.cursor())

@@ -1,8 +1,6 @@
 """Data: upload an export, check the mapping and the rejected rows, then publish it or explore it privately."""
 
 import hashlib
-import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -20,33 +18,9 @@ from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
 from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
+from ui.publishing import key_ok, publish_key, publisher  # noqa: E402
 from ui.text import md  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
-
-
-def publish_key() -> str:
-    """The operator's publish key: RADAR_PUBLISH_KEY, else `publish_key` in Streamlit secrets; empty = open."""
-    key = os.environ.get("RADAR_PUBLISH_KEY", "")
-    if not key:
-        try:
-            key = str(st.secrets.get("publish_key", ""))
-        except Exception:  # no secrets file on this server
-            key = ""
-    return key
-
-
-def key_ok(entered: str) -> bool:
-    needed = publish_key()
-    return not needed or secrets.compare_digest(entered.encode(), needed.encode())
-
-
-def publisher() -> str:
-    """Who publishes: the user a reverse proxy with single sign-on names, else "web"."""
-    headers = st.context.headers
-    for name in ("X-Forwarded-User", "X-Forwarded-Email", "X-Auth-Request-Email", "X-Remote-User"):
-        if headers.get(name):
-            return str(headers[name])[:100]
-    return "web"
 
 
 def reset_filters() -> None:

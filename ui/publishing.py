@@ -1,4 +1,4 @@
-"""Who may change what everyone sees, and who did: the publish key and the publisher's name."""
+"""Who may change what everyone sees, and who did: the publish key, the publisher's name, rollback and delete."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from analytics.errors import InputError
 from analytics.settings import settings
+from ui import state
+from ui.i18n import error_text, t
+
+HISTORY_NOTICE = "history_notice"  # session key: why a rollback or delete did nothing, shown under the buttons
 
 
 def publish_key() -> str:
@@ -46,3 +51,25 @@ def publisher_from(headers: Mapping[str, str], trusted_header: str) -> str:
 def publisher() -> str:
     """The publisher of this request (see publisher_from)."""
     return publisher_from(st.context.headers, settings().trusted_user_header)
+
+
+def act_on_snapshot(action: str, snapshot_id: str) -> None:
+    """The Rollback / Delete buttons' on_click: act on `snapshot_id`, the choice drawn beside the button when the
+    user clicked. When that choice is no longer valid (someone made it current or deleted it meanwhile), nothing
+    happens and the session is told why."""
+    if not key_ok(st.session_state.get("rollback_key", "")):
+        st.session_state[HISTORY_NOTICE] = t("data.wrong_key_nothing")
+        return
+    store = state.store()
+    try:
+        if action == "rollback":
+            if store.current_id() == snapshot_id:
+                st.session_state[HISTORY_NOTICE] = t("data.already_current", id=snapshot_id)
+                return
+            store.rollback(snapshot_id)
+            st.session_state["flash"] = t("data.rolled_back", id=snapshot_id)
+        else:
+            store.delete(snapshot_id)  # refuses the current snapshot and one that is gone, under the store's lock
+            st.session_state["flash"] = t("data.deleted", id=snapshot_id)
+    except InputError as exc:
+        st.session_state[HISTORY_NOTICE] = error_text(exc)

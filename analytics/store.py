@@ -109,7 +109,11 @@ class Store:
         for snapshot in self.list():
             if snapshot.id == snapshot_id:
                 return snapshot
-        raise InputError(f"no snapshot with id {snapshot_id!r} (see `python -m analytics snapshots`)")
+        raise InputError(
+            f"no snapshot with id {snapshot_id!r} (see `python -m analytics snapshots`)",
+            code="snapshot_missing",
+            id=snapshot_id,
+        )
 
     def load(self, snapshot_id: str, programme: Programme | None = None) -> Dataset:
         """A Dataset of one snapshot, with its facts derived for `programme`."""
@@ -257,7 +261,11 @@ class Store:
         with self._lock():
             self.get(snapshot_id)
             if snapshot_id == self.current_id():
-                raise InputError("the current snapshot cannot be deleted; make another one current first")
+                raise InputError(
+                    "the current snapshot cannot be deleted; make another one current first",
+                    code="snapshot_current",
+                    id=snapshot_id,
+                )
             target = self.snapshots / snapshot_id
             # Move out of snapshots/ first (atomic), so a crash never leaves a listed half-deleted snapshot.
             trash = self.staging / f"deleted-{snapshot_id}.{secrets.token_hex(4)}"

@@ -1,8 +1,6 @@
 """Data: upload an export, check the mapping and the rejected rows, then publish it or explore it privately."""
 
 import hashlib
-import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -20,32 +18,9 @@ from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
 from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
+from ui.publishing import HISTORY_NOTICE, act_on_snapshot, key_ok, publish_key, publisher  # noqa: E402
+from ui.text import md  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
-
-
-def publish_key() -> str:
-    """The operator's publish key: RADAR_PUBLISH_KEY, else `publish_key` in Streamlit secrets; empty = open."""
-    key = os.environ.get("RADAR_PUBLISH_KEY", "")
-    if not key:
-        try:
-            key = str(st.secrets.get("publish_key", ""))
-        except Exception:  # no secrets file on this server
-            key = ""
-    return key
-
-
-def key_ok(entered: str) -> bool:
-    needed = publish_key()
-    return not needed or secrets.compare_digest(entered.encode(), needed.encode())
-
-
-def publisher() -> str:
-    """Who publishes: the user a reverse proxy with single sign-on names, else "web"."""
-    headers = st.context.headers
-    for name in ("X-Forwarded-User", "X-Forwarded-Email", "X-Auth-Request-Email", "X-Remote-User"):
-        if headers.get(name):
-            return str(headers[name])[:100]
-    return "web"
 
 
 def reset_filters() -> None:
@@ -80,7 +55,7 @@ st.title(t("data.title"))
 st.caption(
     t(
         "data.showing",
-        label=state.label(dataset),
+        label=md(state.label(dataset)),
         origin=t("data.origin_private") if state.is_private() else t("data.origin_published"),
         when=f"{fmt_date(dataset.loaded_at.date())} {dataset.loaded_at:%H:%M} UTC",
         subscriptions=fmt_int(counts["subscriptions"]),
@@ -156,7 +131,7 @@ if uploads:
             icon=":material/task_alt:",
         )
         for warning in result.warnings:
-            st.warning(warning, icon=":material/info:")
+            st.warning(md(warning), icon=":material/info:")
         if result.accepted["partners"] == 0:
             st.warning(t("data.no_partners"))
         rejects = metrics.rejects(staged.cursor())
@@ -222,23 +197,21 @@ else:
             "published_by": t("col.published_by"),
         },
     )
-    others = [h.id for h in history if not h.current]
-    if others:
-        chosen = st.selectbox(t("data.snapshot"), others, key="history_choice")
-        entered = st.text_input(t("data.publish_key"), type="password", key="rollback_key") if publish_key() else ""
+    # The user's choice stays an option while it exists, even once someone else made it current, so the box never
+    # slides to another snapshot; the buttons carry the id drawn beside them and act on nothing else.
+    kept = st.session_state.get("history_choice")
+    choices = [h.id for h in history if not h.current or h.id == kept]
+    if choices:
+        chosen = st.selectbox(t("data.snapshot"), choices, key="history_choice")
+        if publish_key():
+            st.text_input(t("data.publish_key"), type="password", key="rollback_key")
         make_current, delete = st.columns(2)
-        if make_current.button(t("data.rollback"), icon=":material/history:"):
-            if key_ok(entered):
-                state.store().rollback(chosen)
-                st.session_state["flash"] = t("data.rolled_back", id=chosen)
-                st.rerun()
-            st.error(t("data.wrong_key_nothing"))
-        if delete.button(t("data.delete"), icon=":material/delete:"):
-            if key_ok(entered):
-                state.store().delete(chosen)
-                st.session_state["flash"] = t("data.deleted", id=chosen)
-                st.rerun()
-            st.error(t("data.wrong_key_nothing"))
+        make_current.button(
+            t("data.rollback"), icon=":material/history:", on_click=act_on_snapshot, args=("rollback", chosen)
+        )
+        delete.button(t("data.delete"), icon=":material/delete:", on_click=act_on_snapshot, args=("delete", chosen))
+    if HISTORY_NOTICE in st.session_state:
+        st.error(st.session_state.pop(HISTORY_NOTICE), icon=":material/block:")
 
 st.subheader(t("data.templates"))
 with st.container(horizontal=True):

@@ -8,6 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
+from ui.text import plot_all, plot_frame  # noqa: E402
 from ui.widgets import (  # noqa: E402
     COLOURS,
     MAX_SCREEN_ROWS,
@@ -123,7 +124,7 @@ with left:
     fig = go.Figure()
     for side in ("before", "after"):
         fig.add_bar(
-            y=by_country["country"],
+            y=plot_all(by_country["country"]),
             x=by_country[f"{side}_{measure}"],
             name=side_label(side),
             orientation="h",
@@ -143,11 +144,11 @@ with right:
     hover = t("exposure.hover_partner", seats="%{x:,}", subs="%{customdata[1]:,}")
     fig = go.Figure(
         go.Bar(
-            y=top["partner_name"],
+            y=plot_all(top["partner_name"]),
             x=top["after_seats"],
             orientation="h",
             marker_color=COLOURS["after"],
-            customdata=top[["partner_id", "after_subscriptions", "countries"]],
+            customdata=plot_frame(top[["partner_id", "after_subscriptions", "countries"]]),
             hovertemplate="%{y} (%{customdata[0]}, %{customdata[2]})<br>" + hover + "<extra></extra>",
         )
     )

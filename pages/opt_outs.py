@@ -8,6 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
+from ui.text import plot_all  # noqa: E402
 from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, date_lines, empty, kpi, list_size, style, table  # noqa: E402
 
 filters = state.get_filters()
@@ -55,16 +56,17 @@ by_country = head[head["country"].notna()][
 ]
 left, right = st.columns(2)
 with left:
+    countries = plot_all(by_country["country"])
     fig = go.Figure()
     fig.add_bar(
-        x=by_country["country"],
+        x=countries,
         y=by_country["opt_out_rate"],
         name=t("opt_outs.share_partners"),
         marker_color=COLOURS["opted_out"],
         hovertemplate="%{x}: %{y:.1%} " + t("opt_outs.hover_share_partners") + "<extra></extra>",
     )
     fig.add_bar(
-        x=by_country["country"],
+        x=countries,
         y=by_country["opt_out_seat_rate"],
         name=t("opt_outs.share_seats"),
         marker_color="#D4A6C8",

@@ -9,6 +9,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_long_date, fmt_month, fmt_pct, t  # noqa: E402
+from ui.text import plot_all  # noqa: E402
 from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table  # noqa: E402
 
 filters = state.get_filters()
@@ -88,7 +89,7 @@ fig = go.Figure(
     go.Heatmap(
         z=pivot.values,
         x=[fmt_month(m) for m in pivot.columns],
-        y=list(pivot.index),
+        y=plot_all(pivot.index),
         colorscale="Blues",
         hovertemplate="%{y} · %{x}: %{z:,} " + measures[measure] + "<extra></extra>",
     )

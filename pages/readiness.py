@@ -8,6 +8,7 @@ from ui import state
 state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
+from ui.text import plot_all  # noqa: E402
 from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, empty, kpi, list_size, step_label, style, table  # noqa: E402
 
 STEPS = ["mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers"]
@@ -70,7 +71,7 @@ with right:
     fig = go.Figure(
         go.Bar(
             x=by_country["readiness_rate"],
-            y=by_country["country"],
+            y=plot_all(by_country["country"]),
             orientation="h",
             marker_color=COLOURS["ready"],
             customdata=by_country[["partners_fully_ready", "partners_assessed"]],
@@ -132,7 +133,7 @@ fig = go.Figure(
     go.Heatmap(
         z=matrix[STEPS].astype(int).values,
         x=[step_label(s) for s in STEPS],
-        y=matrix["partner_name"],
+        y=plot_all(matrix["partner_name"]),
         colorscale=[[0, COLOURS["at_risk"]], [1, COLOURS["ready"]]],
         zmin=0,
         zmax=1,

@@ -519,3 +519,59 @@ def test_a_german_champion_sees_german_words_and_numbers(server, browser, sample
         screenshot(tab, "exposure-german")
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- text stays text (issue 16)
+
+
+def test_markup_in_a_bookmark_a_file_name_and_partner_names_shows_as_text(browser, page, tmp_path, monkeypatch):
+    """A link, an image, a heading in the URL's filters; Markdown in the snapshot's file names, its publisher and
+    the programme's name; HTML in partner names. The browser draws no link or image to evil.example, fetches
+    nothing from there, draws no heading, and shows the text literally."""
+    from analytics.store import Store
+    from tests.test_escape import LINK, PROGRAMME, PUBLISHER, write_export
+
+    programme = tmp_path / "programme.toml"
+    programme.write_text(
+        f"name = {json.dumps(PROGRAMME)}\ncutoff = 2022-07-11\nopt_out_deadline = 2022-06-30\n"
+        "readiness_deadline = 2022-06-30\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RADAR_PROGRAMME", str(programme))
+    store_path = tmp_path / "store"
+    files = write_export(tmp_path)
+    Store(store_path).publish(load_files(files), [(name, 1) for _, name in files], PUBLISHER)
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    query = urllib.parse.urlencode(
+        [("partner", LINK), ("country", "![x](https://evil.example/pixel.png)"), ("segment", "\n\n# HACKED")]
+    )
+    with streamlit_server(store_path, "escape") as base:
+        open_page(page, f"{base}/?partner={urllib.parse.quote(LINK)}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+        expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_attached()
+        page.wait_for_timeout(1000)  # Plotly draws the tick labels after the script has finished
+        shown = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+        assert f"partner contains “{LINK}”" in shown  # the page caption, literally
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text().replace("\u2060", "")
+        assert LINK in sidebar and PUBLISHER in sidebar and PROGRAMME in sidebar
+        ticks = page.locator(".main-svg .ytick text").all_text_contents()
+        assert any('<a href="https://evil.example/a">click</a>' in tick for tick in ticks), ticks
+        screenshot(page, "escape-exposure")
+        expect_no_markup(page)
+
+        open_page(page, f"{base}/opt_outs?{query}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Opt-outs")
+        shown = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+        assert "![X](HTTPS://EVIL.EXAMPLE/PIXEL.PNG)" in shown and "# hacked" in shown
+        expect_no_markup(page)
+    assert not [url for url in fetched if "evil.example" in (urllib.parse.urlparse(url).hostname or "")]
+
+
+def expect_no_markup(page: Page) -> None:
+    """No link or image to evil.example anywhere (Markdown, HTML or a Plotly <a>), no heading made of a value."""
+    for selector in ("a[href*='evil.example' i]", "img[src*='evil.example' i]", "[*|href*='evil.example' i]"):
+        expect(page.locator(selector)).to_have_count(0)
+    headings = page.locator("h1, h2, h3, h4, h5, h6").all_inner_texts()
+    assert not [h for h in headings if "hacked" in h.lower()], headings
+    expect_no_errors(page)

@@ -18,6 +18,8 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
+from ui.text import md
+
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 PSEUDO = "qps"
@@ -127,14 +129,15 @@ def plotly_separators() -> str:
 
 
 def error_text(exc: Exception) -> str:
-    """An InputError in the active language when the catalog knows its code; its English text otherwise."""
+    """An InputError in the active language when the catalog knows its code; its English text otherwise. Markdown
+    for an alert: the file names, headers and values in it are escaped (ui.text.md)."""
     code = getattr(exc, "code", None)
     if code and f"error.{code}" in catalog("en"):
         try:
-            return t(f"error.{code}", **getattr(exc, "params", {}))
+            return t(f"error.{code}", **{k: md(v) for k, v in getattr(exc, "params", {}).items()})
         except (KeyError, IndexError):
             pass
-    return str(exc)
+    return md(exc)
 
 
 def _reason_patterns() -> list[tuple[str, str]]:

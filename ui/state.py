@@ -18,6 +18,7 @@ from analytics.schema import country_name
 from analytics.store import Store
 from ui import i18n
 from ui.i18n import t
+from ui.text import md
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILES = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
@@ -242,7 +243,7 @@ def sidebar() -> Filters:
         st.caption(
             t(
                 "sidebar.programme",
-                name=programme.name,
+                name=md(programme.name),
                 cutoff=i18n.fmt_date(programme.cutoff),
                 opt_out=i18n.fmt_date(programme.opt_out_deadline),
                 readiness=i18n.fmt_date(programme.readiness_deadline),
@@ -252,7 +253,7 @@ def sidebar() -> Filters:
         if is_private():
             origin = t("sidebar.origin_private")
         elif dataset.snapshot and dataset.published_by:
-            origin = t("sidebar.origin_snapshot_by", id=dataset.snapshot, who=dataset.published_by)
+            origin = t("sidebar.origin_snapshot_by", id=dataset.snapshot, who=md(dataset.published_by))
         elif dataset.snapshot:
             origin = t("sidebar.origin_snapshot", id=dataset.snapshot)
         else:
@@ -260,7 +261,7 @@ def sidebar() -> Filters:
         st.caption(
             t(
                 "sidebar.data",
-                label=label(dataset),
+                label=md(label(dataset)),
                 origin=origin,
                 subscriptions=i18n.fmt_int(counts["subscriptions"]),
                 partners=i18n.fmt_int(counts["partners"]),
@@ -275,7 +276,8 @@ def sidebar() -> Filters:
 
 
 def label(dataset: Dataset) -> str:
-    """The dataset's name for display: the file names, or the sample's name in the active language."""
+    """The dataset's name for display: the file names, or the sample's name in the active language (raw text:
+    `md()` it for Markdown)."""
     return t("sidebar.sample_label") if dataset is sample_dataset() else dataset.label
 
 
@@ -299,7 +301,7 @@ def _announce_new_snapshot(dataset: Dataset) -> None:
     seen = st.session_state.get("seen_version")
     if seen is not None and seen != dataset.version and not is_private():
         st.toast(
-            t("sidebar.new_snapshot", label=dataset.label, id=dataset.snapshot or "sample"), icon=":material/sync:"
+            t("sidebar.new_snapshot", label=md(dataset.label), id=dataset.snapshot or "sample"), icon=":material/sync:"
         )
     st.session_state["seen_version"] = dataset.version
 
@@ -316,14 +318,15 @@ def _sync_url(state: dict) -> None:
 
 
 def describe(filters: Filters) -> str:
-    """What the view is narrowed to, for page captions ("showing DE, AT · partner contains …")."""
+    """What the view is narrowed to, for page captions ("showing DE, AT · partner contains …"), as Markdown: the
+    filter values come from the URL, so they are escaped."""
     parts = []
     if filters.countries:
-        parts.append(", ".join(filters.countries))
+        parts.append(", ".join(md(c) for c in filters.countries))
     if filters.segments:
-        parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else s for s in filters.segments))
+        parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else md(s) for s in filters.segments))
     if filters.partner:
-        parts.append(t("sidebar.partner_contains", text=filters.partner))
+        parts.append(t("sidebar.partner_contains", text=md(filters.partner)))
     return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
 
 

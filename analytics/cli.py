@@ -14,6 +14,7 @@ from analytics.ingest import Overrides
 from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
 from analytics.store import Store
+from analytics.words import text
 
 log = logging.getLogger("analytics")
 
@@ -125,6 +126,12 @@ def _ingest(args: argparse.Namespace) -> int:
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for f in result.files:
+        collapsed = f" ({f['collapsed']:,} repeated rows collapsed)" if f.get("collapsed") else ""
+        print(f"file: {f['name']}: {text('en', 'kind.' + f['kind'])}, {f['rows']:,} rows{collapsed}")
+    if result.programs:
+        parts = [f"{p['subscriptions']:,} {p['program']} by {text('en', 'rule.' + p['rule'])}" for p in result.programs]
+        print(f"legacy or NCE: {'; '.join(parts)}")
     print(f"accepted: {result.accepted}; rejected rows: {result.rejected}")
     for row in rejects(dataset.cursor(), limit=20).itertuples():
         print(f"  rejected: {row.file}, line {row.line}, column {row.column!r}: {row.reason} ({row.value!r})")

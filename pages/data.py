@@ -16,11 +16,12 @@ from analytics.dataset import load_files  # noqa: E402
 from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
-from analytics.schema import TABLES  # noqa: E402
-from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
+from analytics.schema import TABLES, stored_columns  # noqa: E402
+from ui import report  # noqa: E402
+from ui.i18n import error_text, fmt_date, fmt_int, t  # noqa: E402
 from ui.publishing import HISTORY_NOTICE, act_on_snapshot, key_ok, publish_key, publisher  # noqa: E402
 from ui.text import md  # noqa: E402
-from ui.widgets import for_download, table, template_xlsx  # noqa: E402
+from ui.widgets import template_xlsx  # noqa: E402
 
 
 def reset_filters() -> None:
@@ -130,23 +131,9 @@ if uploads:
             ),
             icon=":material/task_alt:",
         )
-        for warning in result.warnings:
-            st.warning(md(warning), icon=":material/info:")
         if result.accepted["partners"] == 0:
             st.warning(t("data.no_partners"))
-        rejects = metrics.rejects(staged.cursor())
-        rejects["reason"] = rejects["reason"].map(reason_text)
-        if len(rejects):
-            st.markdown(t("data.rejects", rows=fmt_int(result.rejected), problems=fmt_int(len(rejects))))
-            table(rejects.head(5000), "rejected_rows", caption=t("data.rejects_first") if len(rejects) > 5000 else None)
-            if len(rejects) > 5000:
-                st.download_button(
-                    t("data.rejects_all"),
-                    to_csv(for_download(rejects)),
-                    "rejected_rows_all.csv",
-                    on_click="ignore",
-                    key="rejects_all",
-                )
+        report.show(result, staged.cursor(), "rejected_rows")
         publish_col, explore_col = st.columns(2)
         with publish_col:
             needed = publish_key()
@@ -218,7 +205,7 @@ with st.container(horizontal=True):
     for name in TABLES:
         st.download_button(
             t("data.template", table=name),
-            to_csv(pd.DataFrame(columns=[c.name for c in TABLES[name]])),
+            to_csv(pd.DataFrame(columns=stored_columns(name))),
             file_name=f"{name}_template.csv",
             on_click="ignore",
             key=f"tpl_{name}",
@@ -234,9 +221,7 @@ with st.container(horizontal=True):
 st.subheader(t("data.current"))
 mapping_now = dataset.result.mapping_table()
 st.dataframe(mapping_now, hide_index=True, column_config={c: t(f"col.{c}") for c in mapping_now.columns})
-current_rejects = metrics.rejects(dataset.cursor(), limit=5000)
-current_rejects["reason"] = current_rejects["reason"].map(reason_text)
-if len(current_rejects):
-    table(current_rejects, "current_rejected_rows")
-else:
-    st.caption(t("data.no_rejects"))
+report.files(dataset.result)
+report.programs(dataset.result)
+report.origins(dataset.result)
+report.rejected(dataset.cursor(), dataset.result, "current_rejected_rows")

@@ -20,6 +20,7 @@ from ui.widgets import (  # noqa: E402
     side_label,
     style,
     table,
+    with_country_names,
 )
 
 filters = state.get_filters()
@@ -118,7 +119,7 @@ with st.expander(t("exposure.table_expirations"), expanded=False):
 
 left, right = st.columns(2)
 with left:
-    by_country = head[head["country"].notna()][
+    by_country = with_country_names(head[head["country"].notna()])[
         ["country", "before_subscriptions", "before_seats", "after_subscriptions", "after_seats", "lapse_risk_seats"]
     ]
     fig = go.Figure()
@@ -139,7 +140,7 @@ with left:
     )
     table(by_country, "exposure_by_country")
 with right:
-    partners = state.query("exposed_partners", filters, limit=MAX_SCREEN_ROWS)
+    partners = with_country_names(state.query("exposed_partners", filters, limit=MAX_SCREEN_ROWS))
     top = partners.head(15)
     hover = t("exposure.hover_partner", seats="%{x:,}", subs="%{customdata[1]:,}")
     fig = go.Figure(
@@ -174,5 +175,14 @@ with right:
         height=360,
         caption=t("exposure.partners_count", count=fmt_int(exposed)),
         total_rows=exposed,
-        full=state.whole("exposed_partners", filters, lambda frame: frame[columns]),
+        full=state.whole("exposed_partners", filters, lambda frame: with_country_names(frame)[columns]),
     )
+    if int(row["no_partner_subscriptions"]):
+        # PRODUCT.md section 4: an unknown partner is on no list; its volume is said here.
+        st.caption(
+            t(
+                "exposure.no_partner",
+                subscriptions=fmt_int(row["no_partner_subscriptions"]),
+                seats=fmt_int(row["no_partner_seats"]),
+            )
+        )

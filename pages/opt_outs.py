@@ -9,7 +9,18 @@ state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
 from ui.text import plot_all  # noqa: E402
-from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, date_lines, empty, kpi, list_size, style, table  # noqa: E402
+from ui.widgets import (  # noqa: E402
+    COLOURS,
+    MAX_SCREEN_ROWS,
+    chart,
+    date_lines,
+    empty,
+    kpi,
+    list_size,
+    style,
+    table,
+    with_country_names,
+)
 
 filters = state.get_filters()
 programme = state.current().programme
@@ -42,7 +53,7 @@ kpi(
     help=t("opt_outs.late_help", deadline=deadline),
 )
 
-by_country = head[head["country"].notna()][
+by_country = with_country_names(head[head["country"].notna()])[
     [
         "country",
         "partners_exposed",
@@ -107,7 +118,7 @@ with right:
         table(timeline, "opt_outs_over_time")
 
 st.subheader(t("opt_outs.list_title"))
-opted = state.query("opted_out_partners", filters, limit=MAX_SCREEN_ROWS)
+opted = with_country_names(state.query("opted_out_partners", filters, limit=MAX_SCREEN_ROWS))
 columns = [
     "partner_id",
     "partner_name",

@@ -10,7 +10,7 @@ state.ensure_frame()
 
 from ui.i18n import fmt_long_date, fmt_month, fmt_pct, t  # noqa: E402
 from ui.text import plot_all  # noqa: E402
-from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table  # noqa: E402
+from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table, with_country_names  # noqa: E402
 
 filters = state.get_filters()
 programme = state.current().programme
@@ -83,7 +83,7 @@ measure = (
     )
     or "seats"
 )
-by_cm = state.query("projection", filters)
+by_cm = with_country_names(state.query("projection", filters))
 pivot = by_cm.pivot_table(index="country", columns="month", values=measure, aggfunc="sum", fill_value=0)
 fig = go.Figure(
     go.Heatmap(

@@ -9,7 +9,18 @@ state.ensure_frame()
 
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
 from ui.text import plot_all  # noqa: E402
-from ui.widgets import COLOURS, MAX_SCREEN_ROWS, chart, empty, kpi, list_size, step_label, style, table  # noqa: E402
+from ui.widgets import (  # noqa: E402
+    COLOURS,
+    MAX_SCREEN_ROWS,
+    chart,
+    empty,
+    kpi,
+    list_size,
+    step_label,
+    style,
+    table,
+    with_country_names,
+)
 
 STEPS = ["mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers"]
 filters = state.get_filters()
@@ -64,7 +75,7 @@ with left:
     steps = state.query("step_completion", filters)
     table(steps.assign(step=steps["step"].map(step_label)), "readiness_steps", caption=t("readiness.steps_caption"))
 with right:
-    by_country = head[head["country"].notna()][
+    by_country = with_country_names(head[head["country"].notna()])[
         ["country", "partners_assessed", "partners_fully_ready", "readiness_rate"]
     ].sort_values("readiness_rate")
     hover = t("readiness.hover_country", ready="%{customdata[0]:,}", assessed="%{customdata[1]:,}")
@@ -84,7 +95,7 @@ with right:
     table(by_country, "readiness_by_country")
 
 st.subheader(t("readiness.call_title"))
-calls = state.query("call_list", filters, limit=MAX_SCREEN_ROWS)
+calls = with_country_names(state.query("call_list", filters, limit=MAX_SCREEN_ROWS))
 columns = [
     "partner_id",
     "partner_name",

@@ -8,8 +8,6 @@ The language is chosen in the sidebar, kept in the URL (`?lang=de`) and defaults
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +16,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
+from analytics import words
 from ui.text import md
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
@@ -26,23 +25,9 @@ PSEUDO = "qps"
 BABEL_LOCALE = {"en": "en_GB", "de": "de_DE", PSEUDO: "en_GB"}
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
-    flat = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)
-    return flat
-
-
-@cache
 def catalog(lang: str) -> dict[str, str]:
-    if lang == PSEUDO:
-        return {k: f"⟦{v}⟧" for k, v in catalog("en").items()}
-    with open(LOCALES / f"{lang}.toml", "rb") as handle:
-        return _flatten(tomllib.load(handle))
+    """Every text of a language (analytics.words reads the catalogs; the command line uses it too)."""
+    return words.catalog(lang)
 
 
 def _from_browser() -> str:
@@ -134,38 +119,31 @@ def error_text(exc: Exception) -> str:
     code = getattr(exc, "code", None)
     if code and f"error.{code}" in catalog("en"):
         try:
-            return t(f"error.{code}", **{k: md(v) for k, v in getattr(exc, "params", {}).items()})
+            return t(f"error.{code}", **{k: _param(k, v) for k, v in getattr(exc, "params", {}).items()})
         except (KeyError, IndexError):
             pass
     return md(exc)
 
 
-def _reason_patterns() -> list[tuple[str, str]]:
-    from analytics.ingest import REASONS
-
-    english = {text: key for key, text in REASONS.items()}
-    return [(text, "missing" if key == "missing" else key) for text, key in english.items()] + [
-        ("more fields than the header", "extra")
-    ]
+def _param(name: str, value) -> str:
+    """A parameter of a coded message, escaped; `facts` (canonical names) said in words."""
+    if name == "facts" and isinstance(value, (tuple, list)):
+        return t("error.and").join(t(f"fact.{fact}") for fact in value)
+    return md(value)
 
 
-def reason_text(reason: str) -> str:
-    """A reject reason from analytics (English) in the active language."""
-    import re
+def note_text(note) -> str:
+    """A warning of an upload (analytics.errors.Note) in the active language, its values escaped."""
+    code = getattr(note, "code", None)
+    if code and f"note.{code}" in catalog("en"):
+        params = {k: fmt_int(v) if isinstance(v, int) else md(v) for k, v in getattr(note, "params", {}).items()}
+        return t(f"note.{code}", **params)
+    return md(note)
 
-    if lang() == "en" or not isinstance(reason, str):
-        return reason
-    for text, key in _reason_patterns():
-        if reason == text:
-            return t(f"reason.{key}")
-    same = re.fullmatch(r"duplicate of (.+) \(same content, ignored\)", reason)
-    if same:
-        return t("reason.duplicate_same", ref=same.group(1).replace("line", t("col.line").lower()))
-    different = re.fullmatch(r"duplicate (\w+) with different content; (.+) is kept", reason)
-    if different:
-        return t(
-            "reason.duplicate_different",
-            key=different.group(1),
-            ref=different.group(2).replace("line", t("col.line").lower()),
-        )
-    return reason
+
+def rejects(cursor, limit: int | None = None) -> pd.DataFrame:
+    """The rejected rows, their reasons said in the active language (analytics carries them as codes)."""
+    from analytics import metrics
+
+    frame = metrics.rejects(cursor, limit=limit, lang="en" if lang() == PSEUDO else lang())
+    return frame.drop(columns=["code"])

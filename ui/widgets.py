@@ -31,6 +31,26 @@ COLOURS = {
 MAX_SCREEN_ROWS = 2000
 
 
+def with_country_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose `country` (and `countries` list) say "Unknown"/"Unbekannt" for the unknown
+    country (ZZ); ISO codes stay codes, as everywhere in the interface."""
+    from analytics.schema import UNKNOWN_COUNTRY
+
+    unknown = t("country.unknown")
+    frame = frame.copy()
+    if "country" in frame.columns:
+        frame["country"] = frame["country"].map(lambda c: unknown if c == UNKNOWN_COUNTRY else c)
+    if "countries" in frame.columns:
+        frame["countries"] = frame["countries"].map(
+            lambda text: (
+                ", ".join(unknown if c == UNKNOWN_COUNTRY else c for c in text.split(", "))
+                if isinstance(text, str)
+                else text
+            )
+        )
+    return frame
+
+
 def side_label(side: str) -> str:
     return t(f"side.{side}")
 
@@ -236,10 +256,10 @@ def template_xlsx() -> bytes:
     """An empty workbook with one sheet per table and the canonical column names."""
     import io
 
-    from analytics.schema import TABLES
+    from analytics.schema import TABLES, stored_columns
 
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-        for name, columns in TABLES.items():
-            pd.DataFrame(columns=[c.name for c in columns]).to_excel(writer, sheet_name=name, index=False)
+        for name in TABLES:
+            pd.DataFrame(columns=stored_columns(name)).to_excel(writer, sheet_name=name, index=False)
     return buffer.getvalue()

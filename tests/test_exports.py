@@ -99,9 +99,7 @@ def test_powershell_list_with_a_customers_file_takes_the_countries_from_the_cust
 
 def test_legacy_license_based_reconciliation_collapses_charge_lines_and_takes_the_microsoft_guid():
     ds = load("pc_license_based_recon.csv")
-    assert ds.result.files == [
-        {"name": "pc_license_based_recon.csv", "kind": "charges", "rows": 5, "collapsed": 2}
-    ]
+    assert ds.result.files == [{"name": "pc_license_based_recon.csv", "kind": "charges", "rows": 5, "collapsed": 2}]
     assert ds.result.rejected == 0  # the refund line (-2) is a charge line, not a bad seat count
     rows = subs(ds)
     # SyndicationPartnerSubscriptionNumber, not the billing system's SubscriptionId (usCBM...).

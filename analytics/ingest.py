@@ -476,7 +476,8 @@ def ingest(
     for name in typed:
         con.execute(f"DROP TABLE IF EXISTS {name}")
     _physical_lines(con, sources)
-    warnings += _single_customer(con, mappings)
+    single = _single_customer(con, mappings)
+    warnings += single
     countries_from = _resolve_countries(con)
     unknown = _unknown(con, countries_from)
     warnings += _unknown_notes(unknown)
@@ -489,7 +490,7 @@ def ingest(
         warnings=warnings,
         files=files_report,
         programs=programs,
-        origins=_origins(mappings, programs, countries_from, unknown),
+        origins=_origins(mappings, programs, countries_from, unknown, single_customer=bool(single)),
         unknown=unknown,
     )
 
@@ -850,7 +851,9 @@ def _unknown_notes(unknown: dict) -> list[Note]:
 _DEFAULT_VALUES = {"segment": "commercial", "status": "active", "billing_term": "unknown", "program": "legacy"}
 
 
-def _origins(mappings: list[Mapping], programs: list[dict], countries_from: dict, unknown: dict) -> list[dict]:
+def _origins(
+    mappings: list[Mapping], programs: list[dict], countries_from: dict, unknown: dict, single_customer: bool = False
+) -> list[dict]:
     """For every file and canonical field: the column it was read from, or how it was derived, its default, or
     that it is unknown (with the rows concerned). Codes and parameters; the edges say them in words."""
     rows = []
@@ -871,13 +874,15 @@ def _origins(mappings: list[Mapping], programs: list[dict], countries_from: dict
             elif name == "country" and "marketplace" in m.columns:
                 entry.update(origin="derived", detail="marketplace", column=m.source.headers[m.columns["marketplace"]])
             elif name == "country":
-                how = ", ".join(f"{k} {v}" for k, v in countries_from.items() if k not in ("row", "unknown") and v)
+                found = {k: v for k, v in countries_from.items() if k in ("customer", "partner") and v}
                 entry.update(
-                    origin="derived" if how else "unknown",
+                    origin="derived" if found else "unknown",
                     detail="country_lookup",
-                    column=how or None,
+                    counts=found,
                     rows=unknown["country"],
                 )
+            elif name == "customer_id" and single_customer:
+                entry.update(origin="derived", detail="single_customer")
             elif name in _DEFAULT_VALUES:
                 entry.update(origin="default", column=_DEFAULT_VALUES[name])
             elif name in ("partner_id", "customer_id"):

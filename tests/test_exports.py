@@ -91,7 +91,9 @@ def test_powershell_list_with_a_customers_file_takes_the_countries_from_the_cust
     assert doc["by_country"]["DE"]["subscriptions_in_scope"] == 3
     assert ds.result.unknown["country"] == 0
     origin = next(o for o in ds.result.origins if o["field"] == "country" and o["table"] == "subscriptions")
-    assert (origin["origin"], origin["column"]) == ("derived", "customer 5")
+    assert (origin["origin"], origin["counts"]) == ("derived", {"customer": 5})
+    customer = next(o for o in ds.result.origins if o["field"] == "customer_id" and o["table"] == "subscriptions")
+    assert (customer["origin"], customer["detail"]) == ("derived", "single_customer")
 
 
 # ---------------------------------------------------------------- reconciliation files

@@ -502,14 +502,16 @@ REQUIRED_FACTS = ("subscription_id", "seats", "term_end_date")
 def _check_facts(mappings: list[Mapping]) -> None:
     """Refuse the upload when no file holds subscriptions, or a subscription file lacks a required fact."""
     if not any(m.table == "subscriptions" for m in mappings):
-        lists = ", ".join(f"{m.source.label} ({m.kind})" for m in mappings)
+        from analytics.words import text
+
+        lists = ", ".join(f"{m.source.label} ({text('en', 'kind.' + m.kind)})" for m in mappings)
         raise InputError(
             f"no subscription list: {lists} "
             f"{'is a customer or partner list' if len(mappings) == 1 else 'are customer or partner lists'}; "
             "upload a subscription list as well (a file with a subscription id, the number of seats and the "
             "term end date for each subscription), together with these or on its own",
             code="no_subscriptions",
-            files=lists,
+            files=tuple((m.source.label, m.kind) for m in mappings),
         )
     for m in mappings:
         if m.table != "subscriptions":

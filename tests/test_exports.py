@@ -228,7 +228,7 @@ def test_partner_center_customer_export_alone_is_recognised_and_asks_for_a_subsc
     with pytest.raises(InputError) as refused:
         load("pc_export_customers.csv")
     message = str(refused.value)
-    assert "pc_export_customers.csv (customers)" in message
+    assert "pc_export_customers.csv (customer list)" in message
     assert "customer or partner list" in message and "subscription list as well" in message
     assert refused.value.code == "no_subscriptions"
 

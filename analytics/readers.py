@@ -186,20 +186,29 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     return source
 
 
+# How much of a file is looked at for rows shorter than the header (they are padded wherever they are; the scan
+# only finds the line the warning names, and the export bug it reports shortens every row).
+SHORT_ROW_SCAN_BYTES = 2 * 1024 * 1024
+
+
 def first_short_line(source: Source, width: int) -> int | None:
     """The physical line of the first record with fewer fields than the header (a known export bug, e.g.
-    CloudBlue's reports leave out their last, error column), or None. Only read when some record's last field is
-    empty, since DuckDB pads short records without saying so."""
-    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=source.delimiter)
-        consumed = 0
-        for row in reader:
-            start = consumed + 1
-            consumed = reader.line_num
-            if consumed <= source.header_line or not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) < width:
-                return start
+    CloudBlue's reports leave out their last, error column) within the first SHORT_ROW_SCAN_BYTES, or None.
+    Only read when some record's last field is empty, since DuckDB pads short records without saying so."""
+    with open(source.path, "rb") as raw:
+        head = raw.read(SHORT_ROW_SCAN_BYTES)
+    text = head.decode(source.encoding, errors="replace")
+    if len(head) == SHORT_ROW_SCAN_BYTES:
+        text = text[: text.rfind("\n") + 1]  # the cut last line is no record
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter)
+    consumed = 0
+    for row in reader:
+        start = consumed + 1
+        consumed = reader.line_num
+        if consumed <= source.header_line or not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width:
+            return start
     return None
 
 

@@ -284,3 +284,55 @@ def test_ingest_json_has_a_per_file_entry_with_name_kind_and_rows():
     assert doc["files"] == [{"name": "pc_license_based_recon.csv", "kind": "charges", "rows": 5, "collapsed": 2}]
     assert doc["programs"] == [{"program": "legacy", "rule": "offer_id", "subscriptions": 3}]
     assert doc["unknown"]["country"] == 3
+
+
+# ---------------------------------------------------------------- every page shows the unknown
+
+
+@pytest.fixture
+def unknown_store(tmp_path, monkeypatch):
+    """A published legacy reconciliation file: no country anywhere (ZZ), one subscription without a reseller."""
+    import streamlit as st
+
+    from analytics.store import Store
+
+    monkeypatch.setenv("RADAR_STORE", str(tmp_path / "store"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    Store(tmp_path / "store").publish(load("pc_license_based_recon.csv"), [("pc_license_based_recon.csv", 1)])
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("lang, word", [("en", "Unknown"), ("de", "Unbekannt")])
+@pytest.mark.parametrize("page", ["exposure", "opt_outs", "readiness", "projection"])
+def test_every_page_shows_and_filters_the_unknown_country(unknown_store, page, lang, word):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["country"] = ["ZZ"]
+    at.query_params["lang"] = lang
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    country = at.sidebar.multiselect[0]
+    assert country.value == ["ZZ"]
+    assert any(option.endswith(f"ZZ · {word}") for option in country.options)
+    shown = [df.value for df in at.dataframe]
+    cells = {str(v) for frame in shown for column in ("country", "countries") if column in frame for v in frame[column]}
+    if page != "opt_outs":  # nobody opted out: its country table is empty
+        assert word in cells, cells
+    assert "ZZ" not in cells
+
+
+def test_exposure_says_the_volume_with_no_reseller_known(unknown_store):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    said = [c.value for c in at.caption if "No reseller known" in c.value]
+    assert said and "1 in-scope subscriptions (40 seats)" in said[0]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Subscriptions in scope"] == "3"

@@ -301,7 +301,26 @@ def _value_sql(
     # Vocabularies (bool, country, segment, billing, program, status, language) are looked up in the vocab
     # table; a spelling whose value is NULL there means "unknown" and is no error.
     alias = f"v_{canonical}"
+    if kind == schema.SEGMENT:
+        # A spelling not in the list is read by its words, e.g. Insights' "Small, Medium & Corporate Education".
+        guess = " ".join(
+            f"WHEN regexp_matches(lower({v}), '{words}') THEN '{value}'" for words, value in _SEGMENT_WORDS
+        )
+        value = f"coalesce({alias}.value, CASE {guess} END)"
+        return value, f"{v} IS NOT NULL AND {value} IS NULL"
+    if canonical == "marketplace":
+        # "IM - Germany" names its country after the dash; "IM Germany" in its last word.
+        return f"coalesce({alias}.value, {alias}_last.value)", "false"
     return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.alias IS NULL"
+
+
+# Segment words, first match wins ("... Public Sector" is government even when it also says "Corporate").
+_SEGMENT_WORDS = (
+    ("public sector|government|behörde|öffentlich", "government"),
+    ("education|academic|bildung", "education"),
+    ("non-?profit|charit|gemeinnützig", "nonprofit"),
+    ("commercial|corporate|enterprise|gewerblich", "commercial"),
+)
 
 
 _YEAR = "(19|[2-9][0-9])[0-9]{2}"
@@ -387,8 +406,13 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
             # names its country after the dash.
             joins.append(
                 f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "
-                f"AND v_{canonical}.alias = lower(trim(regexp_replace({col}, '^[A-Za-z]{{2,4}} - ', '')))"
+                f"AND v_{canonical}.alias = lower(trim(regexp_replace({col}, '^.* - ', '')))"
             )
+            if canonical == "marketplace":
+                joins.append(
+                    f"LEFT JOIN vocab v_{canonical}_last ON v_{canonical}_last.kind = '{kind}' "
+                    f"AND v_{canonical}_last.alias = lower(regexp_extract({col}, '([^ ]+)\\s*$', 1))"
+                )
         elif kind in schema.VOCABULARIES:
             joins.append(
                 f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "

@@ -336,3 +336,24 @@ def test_exposure_says_the_volume_with_no_reseller_known(unknown_store):
     assert said and "1 in-scope subscriptions (40 seats)" in said[0]
     cards = {m.label: m.value for m in at.metric}
     assert cards["Subscriptions in scope"] == "3"
+
+
+def test_segments_marketplaces_and_switch_words_are_read_by_their_words(tmp_path):
+    path = tmp_path / "words.csv"
+    path.write_text(
+        "SubscriptionId,TotalSoldSeats,SubscriptionEndDate,CustomerSegment,Marketplace Name,IsAutoRenew\n"
+        "a,1,2022-08-01,Small Medium & Corporate Education,IM Germany,enabled\n"
+        "b,2,2022-08-01,Major Commercial,IM - United Kingdom,disabled\n"
+        "c,3,2022-08-01,Small Medium & Corporate Public Sector,Marketplace US New,Y\n"
+        "d,4,2022-08-01,military,IM - Austria,N\n",
+        encoding="utf-8",
+    )
+    ds = load_files([(path, "words.csv")])
+    got = {k: (r["segment"], r["country"], r["auto_renew"]) for k, r in subs(ds).items()}
+    assert got == {
+        "A": ("education", "DE", True),
+        "B": ("commercial", "GB", False),
+        "C": ("government", "ZZ", True),  # a marketplace that names no country leaves it unknown
+    }
+    [row] = rejects(ds.cursor()).to_dict("records")
+    assert (row["line"], row["column"], row["value"]) == (5, "CustomerSegment", "military")

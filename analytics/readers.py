@@ -92,8 +92,14 @@ def detect_encoding(sample: bytes) -> str:
     """The encoding to read a text file with; German Excel CSVs are cp1252."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    # UTF-32 before UTF-16: the UTF-32 LE mark (FF FE 00 00) starts with the UTF-16 LE one (FF FE).
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    unmarked = _utf32_without_mark(sample)
+    if unmarked:
+        return unmarked
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -111,11 +117,24 @@ def detect_encoding(sample: bytes) -> str:
         return "latin-1"
 
 
+def _utf32_without_mark(sample: bytes) -> str | None:
+    """UTF-32 without a byte order mark: text of Western characters has three zero bytes in every four."""
+    body = sample[: len(sample) // 4 * 4][:4096]
+    if len(body) < 8:
+        return None
+    zero = [body[i::4].count(0) / (len(body) // 4) for i in range(4)]
+    if zero[1] == zero[2] == zero[3] == 1.0 and zero[0] < 1.0:
+        return "utf-32-le"
+    if zero[0] == zero[1] == zero[2] == 1.0 and zero[3] < 1.0:
+        return "utf-32-be"
+    return None
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
     with path.open("rb") as handle:
         sample = handle.read(SNIFF_BYTES)
     encoding = detect_encoding(sample)
-    if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16")):
+    if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16", "utf-32")):
         line = sample[: sample.index(b"\x00")].count(b"\n") + 1
         raise InputError(
             f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file",
@@ -395,36 +414,91 @@ def _extra_cells(row: list, width: int) -> str | None:
 # ---------------------------------------------------------------- Parquet
 
 
+PARQUET_BATCH_ROWS = 122_880
+_BINARY = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary, pa.types.is_binary_view)
+
+
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
+    """Read a Parquet file batch by batch into text columns; nested and binary columns are refused by name."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for broken files
         raise InputError(
             f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
         ) from None
+    for column in schema:
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if pa.types.is_nested(kind) or any(is_binary(kind) for is_binary in _BINARY):
+            raise InputError(
+                f"{name}: column {column.name!r} holds {kind} values (nested or binary data); an export column "
+                "holds text, numbers, dates or true/false. Flatten it, or leave it out of the file",
+                code="parquet_nested",
+                file=name,
+                column=column.name,
+                type=str(kind),
+            )
+    headers = list(schema.names)
+    raw = f"raw_{index}"
+    rows = 0
     try:
-        headers = list(table.column_names)
-        data = {f"c{i}": [_cell_text(v) for v in column.to_pylist()] for i, column in enumerate(table.columns)}
+        for batch in parquet.iter_batches(PARQUET_BATCH_ROWS):
+            data = {f"c{i}": _parquet_text(column) for i, column in enumerate(batch.columns)}
+            data[f"c{len(headers)}"] = pa.nulls(batch.num_rows, pa.string())
+            data["_line"] = pa.array(range(rows + 2, rows + batch.num_rows + 2), pa.int64())
+            _load_arrow(con, raw, data, append=rows > 0)
+            rows += batch.num_rows
+        if rows == 0:
+            _load_arrow(con, raw, {**{f"c{i}": [] for i in range(len(headers) + 1)}, "_line": []})
+    except (duckdb.Error, MemoryError):
+        raise  # not a property of the file (the worker reports a memory limit)
     except Exception as exc:  # dates beyond year 9999, text that is not UTF-8, types Python cannot hold
         raise InputError(
             f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
         ) from None
-    data[f"c{len(headers)}"] = [None] * table.num_rows
-    data["_line"] = list(range(2, table.num_rows + 2))
-    raw = f"raw_{index}"
-    _load_arrow(con, raw, data)
-    return Source(
-        file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=table.num_rows, format="parquet"
+    return Source(file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=rows, format="parquet")
+
+
+def _parquet_text(column: pa.Array) -> pa.Array:
+    """A Parquet column as the text the CSV path would have seen (as _cell_text writes it): converted by Arrow
+    for text, whole numbers, true/false and dates; value by value for the rest (decimals, times)."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.dictionary_decode(), kind.value_type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), pa.string())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        text = pc.cast(column, pa.string())
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_floating(kind):
+        whole = pc.all(pc.equal(pc.trunc(column), column)).as_py()
+        if whole is not False:
+            try:
+                return pc.cast(pc.cast(column, pa.int64()), pa.string())  # 18.0 -> "18", as _cell_text does
+            except pa.ArrowInvalid:
+                pass  # beyond int64: value by value
+    return pa.array([_cell_text(v) for v in column.to_pylist()], pa.string())
+
+
+def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict, append: bool = False) -> None:
+    arrow = pa.table(
+        {
+            k: v if isinstance(v, pa.Array) else pa.array(v, type=pa.int64() if k == "_line" else pa.string())
+            for k, v in data.items()
+        }
     )
-
-
-def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict) -> None:
-    arrow = pa.table({k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()})
     con.register("arrow_in", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow_in")
+        if append:
+            con.execute(f"INSERT INTO {table} SELECT * FROM arrow_in")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow_in")
     finally:
         con.unregister("arrow_in")
 

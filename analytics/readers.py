@@ -153,6 +153,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     if encoding not in ("utf-8", "utf-8-sig") or mixed:
         tmp = _transcode(path, encoding, name, universal_newlines=mixed)
         readable = Path(tmp)
+    elif GLOB.search(str(path)):
+        # DuckDB expands *, ? and [...] in a path: a file literally named "a*.csv" is read through a link.
+        tmp = _literal_link(path)
+        readable = Path(tmp)
     table = f"raw_{index}"
     width = len(header_row)
     # One spare column catches rows with more fields than the header has.
@@ -175,6 +179,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         con.execute(f"DROP TABLE {table}_load")
         _drop_empty_rows(con, table, width + 1)
         _refuse_nul(con, table, width + 1, name)
+        if _spans_lines(con, table, width + 1, rejects):
+            _refuse_swallowing_quote(path, encoding, delimiter, header_line, [str(h) for h in header_row], name)
+    except duckdb.OutOfMemoryException:
+        raise  # not a property of the file: the worker reports the memory limit
     except duckdb.Error as exc:
         raise InputError(
             f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})", code="not_csv", file=name
@@ -198,6 +206,81 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         encoding=encoding,
         delimiter=delimiter,
     )
+
+
+GLOB = re.compile(r"[*?\[\]{}]")
+# A quoted value that runs over this many lines that look like records of the file is a stray quote.
+SWALLOWED_RECORDS = 2
+
+
+def _literal_link(path: Path) -> str:
+    """A symbolic link with a plain, random name to `path` (removed like a transcoded copy)."""
+    fd, link = tempfile.mkstemp(suffix=".csv", prefix="radar-")
+    os.close(fd)
+    os.unlink(link)
+    os.symlink(os.path.abspath(path), link)  # fails, rather than follows, should the name be taken meanwhile
+    return link
+
+
+def _spans_lines(con: duckdb.DuckDBPyConnection, table: str, width: int, rejects: list) -> bool:
+    """Whether any record runs over more than one line: a value with a line break, or a record DuckDB refused
+    as longer than its maximum line (then the file's remainder is gone). Only then is the file scanned."""
+    if any(kind == "LINE SIZE OVER MAXIMUM" or "\n" in (text or "") for _line, kind, text in rejects):
+        return True
+    breaks = " OR ".join(f"strpos(c{i}, chr(10)) > 0 OR strpos(c{i}, chr(13)) > 0" for i in range(width))
+    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {breaks})").fetchone()[0]
+
+
+def _refuse_swallowing_quote(
+    path: Path, encoding: str, delimiter: str, header_line: int, headers: list[str], name: str
+) -> None:
+    """Refuse a file in which a quote opens and never closes where it should: the lines after it become one
+    value, so their records vanish without a word (DuckDB then reports one long line, or one short record).
+
+    The file is read once with Python's csv module; a value whose line breaks enclose lines that have as many
+    delimiters as a record of this file (one such line in a record that ends short, or two or more) is such a
+    quote. Quoted values with line breaks of their own (addresses, notes) are read as before.
+    """
+    width = len(headers)
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        consumed = 0
+        for row in reader:
+            start, consumed = consumed + 1, reader.line_num
+            if consumed <= header_line or consumed == start:
+                continue
+            for position, value in enumerate(row):
+                inner = re.split(r"\r\n|\r|\n", value)
+                if len(inner) == 1:
+                    continue
+                records = sum(1 for line in inner[1:] if line.count(delimiter) >= max(width - 1, 1))
+                if records >= SWALLOWED_RECORDS or records and len(row) < width:
+                    swallowed = len(inner) - 1 - (inner[-1] == "")
+                    line = start + sum(len(re.findall(r"\r\n|\r|\n", v)) for v in row[:position])
+                    column = headers[position] if position < width else f"field {position + 1}"
+                    character = _quote_position(path, encoding, line, inner[0])
+                    raise InputError(
+                        f"{name}, line {line}, character {character} (column {column!r}): a quote opens here and "
+                        f"is not closed where the value ends, so the next {swallowed:,} lines, which are records "
+                        "of their own, would be read as part of this one value and vanish; the file is refused. "
+                        'Remove the stray " or write it twice ("")',
+                        code="unbalanced_quote",
+                        file=name,
+                        line=line,
+                        column=column,
+                        character=character,
+                        lines=f"{swallowed:,}",
+                    )
+
+
+def _quote_position(path: Path, encoding: str, line: int, rest: str) -> int:
+    """The character (1-based) of the quote on `line` that opens a value whose first line is `rest`."""
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == line:
+                text = text.rstrip("\r\n")
+                return max(len(text) - len(rest), 1)
+    return 1
 
 
 def _drop_empty_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:

@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import codecs
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +26,8 @@ import pytest
 from analytics.dataset import load_files
 from analytics.errors import InputError
 from analytics.metrics import rejects
+from analytics.store import Store
+from tests.conftest import ROOT
 
 HEADER = [
     "subscription_id",
@@ -63,6 +68,77 @@ def private_temp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+# ---------------------------------------------------------------- 2. no silent shrink: a stray quote
+
+
+def stray_quote_export(path: Path, lines: int = 20_000, at: int = 3, closing_at: int | None = None) -> Path:
+    """A weekly export of `lines` subscriptions; subscription `at` (on line at + 1) has a partner name that opens
+    a quote and never closes it; with `closing_at`, that subscription's partner name is a properly quoted
+    "Foo, Inc" whose first quote closes the stray one."""
+    rows = []
+    for n in range(1, lines + 1):
+        values = row(n)
+        if n == at:
+            values[2] = '"Alpha IT'
+        if n == closing_at:
+            values[2] = '"Foo, Inc"'
+        rows.append(values)
+    return write_csv(path, rows)
+
+
+def test_an_unbalanced_quote_that_swallows_the_rest_of_the_file_is_refused_with_where_it_opens(tmp_path):
+    path = stray_quote_export(tmp_path / "weekly.csv")
+    with pytest.raises(InputError) as caught:
+        load_files([(path, "Abos KW27.csv")])
+    error = caught.value
+    assert error.code == "unbalanced_quote"
+    assert error.params["file"] == "Abos KW27.csv"
+    assert error.params["line"] == 4 and error.params["column"] == "partner_name"
+    assert error.params["lines"] == "19,997"  # lines 5..20,001
+    assert error.params["character"] == len("S-00003,P-003,") + 1
+    assert "line 4" in str(error) and "19,997 lines" in str(error)
+
+
+def test_an_unbalanced_quote_in_a_large_file_is_not_one_long_rejected_line(tmp_path):
+    """Over 2,000,000 characters DuckDB reports "line longer than 2,000,000 characters" and stops: refused."""
+    path = stray_quote_export(tmp_path / "weekly.csv", lines=60_000)
+    assert path.stat().st_size > 2_000_000
+    with pytest.raises(InputError, match=r"line 4, .*59,997 lines") as caught:
+        load_files([(path, "weekly.csv")])
+    assert caught.value.code == "unbalanced_quote"
+
+
+def test_an_unbalanced_quote_closed_by_a_later_quote_is_refused_too(tmp_path):
+    path = stray_quote_export(tmp_path / "weekly.csv", lines=2_000, closing_at=1_500)
+    with pytest.raises(InputError) as caught:
+        load_files([(path, "weekly.csv")])
+    assert caught.value.code == "unbalanced_quote"
+    assert caught.value.params["line"] == 4
+    assert caught.value.params["lines"] == f"{1_501 - 4:,}"
+
+
+def test_quoted_values_with_line_breaks_of_their_own_are_still_read(tmp_path):
+    rows = [row(n, partner_name=f'"Partner {n}\nHaus B, 2. OG\nBerlin"') for n in range(1, 201)]
+    ds = load_files([(write_csv(tmp_path / "a.csv", rows), "a.csv")])
+    assert ds.result.accepted["subscriptions"] == 200 and ds.result.rejected == 0
+
+
+def test_the_command_line_publishes_nothing_from_a_file_with_a_stray_quote(tmp_path):
+    store = Store(tmp_path / "store")
+    good = write_csv(tmp_path / "good.csv", [row(n) for n in range(1, 101)])
+    first = store.publish(load_files([good]), [("good.csv", 1)])
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics", "ingest", str(stray_quote_export(tmp_path / "w.csv")), "--publish"],
+        cwd=ROOT,
+        env={**os.environ, "RADAR_STORE": str(store.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "line 4" in done.stderr and "19,997 lines" in done.stderr, done.stderr
+    assert store.current_id() == first and [s.id for s in store.list()] == [first]
 
 
 # ---------------------------------------------------------------- 6. Parquet and UTF-32

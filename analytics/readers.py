@@ -535,7 +535,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: 
             rows += batch.num_rows
         if rows == 0:
             _load_arrow(con, raw, {**{f"c{i}": [] for i in range(len(headers) + 1)}, "_line": []})
-    except (duckdb.Error, MemoryError):
+    except (duckdb.OutOfMemoryException, MemoryError):
         raise  # not a property of the file (the worker reports a memory limit)
     except Exception as exc:  # dates beyond year 9999, text that is not UTF-8, types Python cannot hold
         raise InputError(
@@ -556,6 +556,7 @@ def _parquet_text(column: pa.Array) -> pa.Array:
         return pa.nulls(len(column), pa.string())
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         text = pc.cast(column, pa.string())
+        text.validate(full=True)  # text that is not UTF-8 (a damaged file) is refused, not handed to DuckDB
         return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
         return pc.cast(column, pa.string())

@@ -34,7 +34,7 @@ MAX_TEXT = 1000  # longer text values are cut (a 100,000-character cell is never
 
 REASONS = {
     "missing": "required value missing",
-    INT: "not a whole number of seats (0 or more)",
+    INT: "not a whole number of seats (0 to 10,000,000)",
     DATE: "not a date (YYYY-MM-DD, DD.MM.YYYY or MM/DD/YYYY, four-digit year)",
     BOOL: "not a yes/no value (true/false, yes/no, ja/nein, 1/0, Y/N)",
     COUNTRY: "unknown country (use an ISO code such as DE, or an English or German name)",
@@ -196,30 +196,37 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
     kind = COLUMN_KIND[canonical]
     v = f"NULLIF(trim({col}), '')"
     if kind == ID:
-        expr = f"NULLIF(upper(regexp_replace({col}, '\\s+', '', 'g')), '')"
+        # One id however it is written: Unicode NFC, fullwidth forms as ASCII (the part of NFKC that ids meet),
+        # and no white space, control or format character anywhere (README "Ids" lists them), upper case.
+        nfc = f"nfc_normalize({col})"
+        narrow = f"CASE WHEN regexp_matches({nfc}, '[{_FULLWIDTH[0]}-{_FULLWIDTH[-1]}]') THEN translate({nfc}, '{_FULLWIDTH}', '{_ASCII}') ELSE {nfc} END"
+        expr = f"NULLIF(upper(regexp_replace({narrow}, '{_INVISIBLE}', '', 'g')), '')"
         return expr, "false"
     if kind == TEXT:
         return f"left({v}, {MAX_TEXT})", "false"
     if kind == INT:
         # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
-        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
-        expr = (
+        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected. At most MAX_SEATS per
+        # row, so that no sum of seats can leave BIGINT (a hundred billion rows would be needed).
+        number = (
             f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN TRY_CAST({v} AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,3}}([.]\\d{{3}})+|\\d{{1,3}}(,\\d{{3}})+|\\d{{1,3}}({_GROUPING}\\d{{3}})+') "
             f"THEN TRY_CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN TRY_CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
+        expr = f"CASE WHEN ({number}) <= {MAX_SEATS} THEN ({number}) END"
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
     if kind == DECIMAL:
         return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
     if kind == DATE:
         expr = (
-            # Four-digit years from 1900 on: "0022" is a typo, not the year 22.
-            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ].*)?') "
+            # Four-digit years from 1900 on: "0022" is a typo, not the year 22. A time after the date must be a
+            # time of day (Partner Center writes one); anything else after it makes the value no date.
+            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ]{_TIME}{_ZONE})?') "
             f"THEN TRY_CAST(substr({v}, 1, 10) AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( {_TIME})?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%d.%m.%Y') AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( ({_TIME}|{_TIME_12}))?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') AS DATE) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
@@ -229,6 +236,17 @@ def _value_sql(canonical: str, col: str, decimal_comma: bool) -> tuple[str, str]
 
 
 _YEAR = "(19|[2-9][0-9])[0-9]{2}"
+# A time of day after a date: 0:00 to 23:59:59 with optional fractions; 12:00:00 AM style; a UTC offset or Z.
+_TIME = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?"
+_TIME_12 = "(0?[1-9]|1[0-2]):[0-5][0-9](:[0-5][0-9])? ?[AaPp][Mm]"
+_ZONE = "( ?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?"
+MAX_SEATS = 10_000_000  # per row (README "Numbers")
+# Fullwidth ASCII forms (U+FF01..U+FF5E) and the ASCII characters they stand for, for translate().
+_FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)).replace("'", "''")
+# White space, separators, control and format characters (U+00A0, U+202F, U+3000, U+FEFF, U+200B..U+200D,
+# U+2060, U+00AD, direction marks, ...): never part of an id.
+_INVISIBLE = "[\\s\\p{Z}\\p{Cc}\\p{Cf}]+"
 # Spaces (also no-break and narrow no-break) and the Swiss apostrophe group digits too.
 _GROUPING = "[ \u00a0\u202f'']"
 

@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.dataset import load_files
+from analytics.dataset import load_files, summary
 from analytics.errors import InputError
-from analytics.metrics import rejects
+from analytics.metrics import Filters, rejects
 from analytics.store import Store
 from tests.conftest import ROOT
 
@@ -139,6 +139,71 @@ def test_the_command_line_publishes_nothing_from_a_file_with_a_stray_quote(tmp_p
     )
     assert done.returncode == 2 and "line 4" in done.stderr and "19,997 lines" in done.stderr, done.stderr
     assert store.current_id() == first and [s.id for s in store.list()] == [first]
+
+
+# ---------------------------------------------------------------- 6. seats, ids, dates
+
+
+def test_seats_above_the_maximum_per_row_are_rejected_and_totals_cannot_overflow(tmp_path):
+    rows = [row(n, seats='"1.000.000.000.000.000.000"') for n in range(1, 11)]
+    rows += [row(n, seats="999999999999999") for n in range(11, 10_011)]
+    rows += [row(10_011, seats='"10.000.000"'), row(10_012, seats="10000001"), row(10_013, seats="7")]
+    ds = load_files([(write_csv(tmp_path / "seats.csv", rows), "seats.csv")])
+    assert ds.result.accepted["subscriptions"] == 2
+    assert ds.result.rejected == 10 + 10_000 + 1
+    listed = rejects(ds.cursor())
+    assert set(listed["column"]) == {"seats"}
+    assert listed["reason"].str.contains("0 to 10,000,000").all()
+    totals = summary(ds, Filters())["totals"]  # no ConversionException (INT128 -> INT64)
+    assert totals["seats_in_scope"] == 10_000_007
+
+
+def test_a_subscription_written_four_ways_is_one_id_and_then_three_duplicates(tmp_path):
+    ids = ["S-00001", "S-00001\u00a0", "\ufeffS-00001", "S-\u200b00001", "Ｓ－００００１", "S-00001\u2060\u202f"]
+    rows = [row(1, subscription_id=i, partner_id="P-001", customer_id="C-1") for i in ids] + [row(2)]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(",".join(r) for r in [HEADER, *rows]) + "\n", encoding="utf-8")
+    ds = load_files([(path, "ids.csv")])
+    assert ds.result.accepted["subscriptions"] == 2
+    assert ds.result.rejected == len(ids) - 1
+    assert ds.cursor().execute("SELECT sum(seats) FROM subscriptions").fetchone() == (20,)  # not 60
+    assert {r.reason for r in rejects(ds.cursor()).itertuples()} == {"duplicate of line 2 (same content, ignored)"}
+
+
+def test_partner_ids_with_invisible_characters_are_one_partner(tmp_path):
+    rows = [row(1, partner_id="P-7"), row(2, partner_id="P-7\u00a0"), row(3, partner_id="\u200bp-7"), row(4)]
+    ds = load_files([(write_csv(tmp_path / "p.csv", rows), "p.csv")])
+    assert ds.cursor().execute("SELECT DISTINCT partner_id FROM subscriptions ORDER BY 1").fetchall() == [
+        ("P-004",),
+        ("P-7",),
+    ]
+
+
+GOOD_DATES = {
+    "1/1/2023 12:00:00 AM": "2023-01-01",
+    "2024-06-30T00:00:00Z": "2024-06-30",
+    "2023-01-01 10:22:15": "2023-01-01",
+    "6/30/2024 0:00": "2024-06-30",
+    "2024-06-30T00:00:00.0000000Z": "2024-06-30",
+    "2024-06-30T08:30:00+02:00": "2024-06-30",
+    "30.06.2024 00:00": "2024-06-30",
+    "12/31/2022 11:59:59 PM": "2022-12-31",
+    "2022-07-11": "2022-07-11",
+}
+BAD_DATES = ["2022-07-11 garbage", "2022-07-11T99:99", "2022-07-11T24:00", "6/30/2024 13:00 PM", "30.06.2024 25:00"]
+
+
+def test_dates_with_trailing_text_or_impossible_times_are_rejected_and_partner_center_forms_accepted(tmp_path):
+    values = [*GOOD_DATES, *BAD_DATES]
+    rows = [row(n, end=f'"{value}"') for n, value in enumerate(values, start=1)]
+    ds = load_files([(write_csv(tmp_path / "dates.csv", rows), "dates.csv")])
+    read = dict(
+        ds.cursor().execute("SELECT subscription_id, CAST(term_end_date AS VARCHAR) FROM subscriptions").fetchall()
+    )
+    assert read == {f"S-{n:05d}": GOOD_DATES[v] for n, v in enumerate(values, start=1) if v in GOOD_DATES}
+    assert [(r.column, r.value) for r in rejects(ds.cursor()).itertuples()] == [
+        ("term_end_date", value) for value in BAD_DATES
+    ]
 
 
 # ---------------------------------------------------------------- 6. Parquet and UTF-32

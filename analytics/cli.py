@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     programme = load_programme(args.programme)
+    _warn(programme.warnings)
     if args.files:
         _check_files(args.files)
         dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
@@ -107,14 +108,25 @@ def _limit(args: argparse.Namespace) -> int | None:
 
 
 def _check_files(files: list[Path]) -> None:
+    """FILE arguments are taken literally: a name with * or [ ] is that file, never a pattern (the shell expands
+    patterns before we see them; DuckDB would expand them again, so the readers never give it such a name)."""
     for path in files:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory; give the export files in it (FILE...)")
         if not path.is_file():
             raise InputError(f"{path}: no such file")
 
 
+def _warn(warnings) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def _ingest(args: argparse.Namespace) -> int:
     _check_files(args.files)
-    dataset = load_files(args.files, Overrides.load(args.mapping), load_programme(), max_file_bytes=_limit(args))
+    programme = load_programme()
+    _warn(programme.warnings)
+    dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
     result = dataset.result
     report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
     if args.publish:

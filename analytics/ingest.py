@@ -104,23 +104,78 @@ class Overrides:
 
     @classmethod
     def load(cls, path: str | Path | None) -> Overrides:
+        """Read and check a mapping file; every problem is an InputError in words (the command line exits 2)."""
         if not path:
             return cls()
         path = Path(path)
+        if path.is_dir():
+            raise InputError(f"mapping file {path.name}: is a directory, not a file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"mapping file not found: {path.name}") from None
+        except OSError as exc:
+            raise InputError(f"mapping file {path.name}: cannot be read ({exc.strerror})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}: not a valid TOML mapping file ({exc})") from None
-        columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items()}
-        unknown = sorted(set(columns) - set(COLUMN_KIND))
+        except RecursionError:
+            raise InputError(f"{path.name}: not a mapping file (nested too deeply)") from None
+        unknown_sections = sorted(set(raw) - {"columns", "options"})
+        if unknown_sections:
+            raise InputError(
+                f"{path.name}: unknown section(s) {unknown_sections}; a mapping file has [columns] and [options]",
+            )
+        table, options = raw.get("columns", {}), raw.get("options", {})
+        if not isinstance(table, dict) or not isinstance(options, dict):
+            raise InputError(
+                f'{path.name}: [columns] and [options] must be tables (lines such as seats = "Anzahl")',
+            )
+        wrong = sorted(k for k, v in table.items() if not isinstance(v, str) or not v.strip())
+        if wrong:
+            raise InputError(
+                f'{path.name}: [columns] {", ".join(wrong)} must name a header as text, such as seats = "Anzahl"',
+            )
+        unknown = sorted(set(table) - set(COLUMN_KIND))
         if unknown:
             raise InputError(f"{path.name}: unknown column name(s) {unknown}; allowed: {sorted(COLUMN_KIND)}")
-        decimal = raw.get("options", {}).get("decimal")
+        unknown_options = sorted(set(options) - {"decimal"})
+        if unknown_options:
+            raise InputError(f"{path.name}: unknown option(s) {unknown_options}; allowed: decimal")
+        decimal = options.get("decimal")
         if decimal not in (None, ",", "."):
             raise InputError(f'{path.name}: options.decimal must be "," or "."')
-        return cls(columns=columns, decimal=decimal)
+        overrides = cls(columns=dict(table), decimal=decimal)
+        overrides.check(path.name)
+        return overrides
+
+    def check(self, name: str = "the mapping") -> None:
+        """One header feeds one column: a header named for two or more columns is refused."""
+        fields: dict[str, list[str]] = {}
+        for canonical, header in self.columns.items():
+            fields.setdefault(header_key(header), []).append(canonical)
+        for canonical, header in self.columns.items():
+            named = fields[header_key(header)]
+            if len(named) > 1 and canonical == named[0]:
+                raise InputError(
+                    f"{name}: the header {header!r} is mapped to {', '.join(named)}; one column can feed one field",
+                    code="mapping_twice",
+                    header=header,
+                    columns=", ".join(named),
+                )
+
+    def refuse_unknown_headers(self, sources: list[Source]) -> None:
+        """A header named in the mapping that no uploaded file or sheet has is a mistake, not a choice."""
+        present = {header_key(h) for source in sources for h in source.headers}
+        for canonical, header in self.columns.items():
+            if header_key(header) not in present:
+                files = ", ".join(dict.fromkeys(s.label for s in sources))
+                raise InputError(
+                    f"the mapping names the header {header!r} for {canonical}, but {files} has no such column",
+                    code="mapping_unknown_header",
+                    header=header,
+                    column=canonical,
+                    file=files,
+                )
 
 
 # ---------------------------------------------------------------- mapping

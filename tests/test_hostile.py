@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,9 +26,11 @@ import pytest
 
 from analytics.dataset import load_files, summary
 from analytics.errors import InputError
+from analytics.ingest import Overrides
 from analytics.metrics import Filters, rejects
+from analytics.programme import load_programme
 from analytics.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE
 
 HEADER = [
     "subscription_id",
@@ -275,3 +278,172 @@ def test_utf32_files_are_read(tmp_path, codec):
     assert ds.result.rejected == 0
     names = dict(ds.cursor().execute("SELECT subscription_id, partner_name FROM subscriptions").fetchall())
     assert names == {"S-00001": "Müller & Söhne", "S-00002": "Partner 2"}
+
+
+# ---------------------------------------------------------------- 6. mapping files
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("columns = " + "[" * 2000 + "]" * 2000, "nested too deeply"),
+        ('columns = "seats"', "must be tables"),
+        ("[columns]\nseats = 5", "must name a header as text"),
+        ("[columns]\nseats = { a = 1 }", "must name a header as text"),
+        ("options = 3", "must be tables"),
+        ("[options]\ndecimal = 5", 'decimal must be "," or "."'),
+        ("[colums]\nseats = 'Anzahl'", "unknown section"),
+        ("[columns]\nsitze = 'Anzahl'", "unknown column name"),
+        ("[columns]\nseats = 'Anzahl'\npartner_id = 'anzahl '\ncustomer_id = 'Anzahl'", "mapped to seats, "),
+        ("\x00\x01 not toml", "not a valid TOML"),
+    ],
+)
+def test_a_broken_mapping_file_is_refused_in_words(tmp_path, text, words):
+    path = tmp_path / "mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(words)):
+        Overrides.load(path)
+
+
+def test_a_directory_given_as_the_mapping_file_is_refused_in_words(tmp_path):
+    with pytest.raises(InputError, match="is a directory"):
+        Overrides.load(tmp_path)
+
+
+def test_a_header_named_in_the_mapping_that_the_file_lacks_is_named_at_ingest(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [row(1), row(2)])
+    with pytest.raises(InputError) as caught:
+        load_files([(path, "Abos.csv")], Overrides(columns={"offer_name": "Produkt XYZ"}))
+    assert caught.value.code == "mapping_unknown_header"
+    assert (
+        "'Produkt XYZ'" in str(caught.value) and "offer_name" in str(caught.value) and "Abos.csv" in str(caught.value)
+    )
+
+
+def test_a_required_column_mapped_to_a_missing_header_says_the_header_is_missing(tmp_path):
+    header = [h if h != "seats" else "Anzahl" for h in HEADER]
+    path = write_csv(tmp_path / "a.csv", [row(1), row(2)], header)
+    with pytest.raises(InputError, match="'Lizenzen'.*seats.*no such column"):
+        load_files([(path, "a.csv")], Overrides(columns={"seats": "Lizenzen"}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["columns = " + "[" * 2000 + "]" * 2000, "[columns]\nseats = 5", "options = 3", "[columns]\nseats = 'nope'"],
+)
+def test_the_command_line_exits_2_with_words_for_a_broken_mapping(tmp_path, text):
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(text, encoding="utf-8")
+    path = write_csv(tmp_path / "a.csv", [row(1), row(2)])
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics", "ingest", str(path), "--mapping", str(mapping)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- 6. programme files
+
+
+def programme_file(tmp_path: Path, **changes: str) -> Path:
+    values = {
+        "name": '"Test"',
+        "cutoff": "2022-07-11",
+        "opt_out_deadline": "2022-06-30",
+        "readiness_deadline": "2022-06-30",
+        "exempt_segments": '["education"]',
+        **changes,
+    }
+    path = tmp_path / "programme.toml"
+    path.write_text("".join(f"{k} = {v}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+def test_a_cutoff_before_a_deadline_is_warned_about(tmp_path):
+    programme = load_programme(programme_file(tmp_path, cutoff="2022-06-01"))
+    assert len(programme.warnings) == 2
+    assert "before the opt-out deadline 2022-06-30" in programme.warnings[0]
+    assert "before the readiness deadline 2022-06-30" in programme.warnings[1]
+    assert load_programme(programme_file(tmp_path)).warnings == ()
+
+
+def test_the_command_line_prints_the_programme_warnings_on_stderr(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics",
+            "summary",
+            str(SAMPLE[0]),
+            "--json",
+            "--programme",
+            str(programme_file(tmp_path, readiness_deadline="2022-08-01")),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: programme.toml: the cutoff 2022-07-11 is before the readiness deadline" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"cutoff": "5"}, "cutoff must be a date"),
+        ({"cutoff": '"soon"'}, "cutoff must be a date"),
+        ({"name": "3"}, "name must be a text"),
+        ({"exempt_segments": '"education"'}, "exempt_segments must be a list"),
+        ({"exempt_segments": "[1, 2]"}, "exempt_segments must be a list"),
+        ({"readiness_steps": "{ a = 1 }"}, "readiness_steps must be a list"),
+        ({"name": "[" * 2000 + "]" * 2000}, "nested too deeply"),
+    ],
+)
+def test_a_wrongly_typed_programme_file_is_refused_in_words(tmp_path, changes, words):
+    with pytest.raises(InputError, match=re.escape(words)):
+        load_programme(programme_file(tmp_path, **changes))
+
+
+def test_a_directory_given_as_the_programme_is_refused_in_words(tmp_path):
+    with pytest.raises(InputError, match="is a directory"):
+        load_programme(tmp_path)
+
+
+# ---------------------------------------------------------------- 6. command-line paths are literal
+
+
+def cli(*args: str, store: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RADAR_STORE": str(store)}
+    command = [sys.executable, "-m", "analytics", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_path_with_glob_characters_is_the_file_literally_so_named(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "a*.csv", [row(1)])
+    write_csv(folder / "ab.csv", [row(n) for n in range(2, 5)])
+    write_csv(folder / "a[b].csv", [row(n) for n in range(5, 7)])
+    done = cli("ingest", str(folder / "a*.csv"), "--json", store=tmp_path / "store")
+    assert done.returncode == 0, done.stderr
+    assert '"subscriptions": 1' in done.stdout  # not 1 + 3 + 2
+    done = cli("ingest", str(folder / "a[b].csv"), "--json", store=tmp_path / "store")
+    assert '"subscriptions": 2' in done.stdout, done.stdout + done.stderr
+    assert load_files([folder / "a*.csv"]).result.accepted["subscriptions"] == 1
+
+
+def test_a_pattern_that_is_no_file_name_is_no_such_file(tmp_path):
+    write_csv(tmp_path / "ab.csv", [row(1)])
+    done = cli("ingest", str(tmp_path / "*.csv"), store=tmp_path / "store")
+    assert done.returncode == 2 and "no such file" in done.stderr, done.stderr
+
+
+def test_a_directory_given_as_a_file_is_named_a_directory(tmp_path):
+    done = cli("summary", str(tmp_path), store=tmp_path / "store")
+    assert done.returncode == 2 and "is a directory" in done.stderr, done.stderr

@@ -8,12 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
-from analytics.dataset import load_files, summary
+from analytics.dataset import summary
 from analytics.errors import InputError
 from analytics.ingest import Overrides
 from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
 from analytics.store import Store
+from analytics.uploads import Limits, load_files_isolated
 
 log = logging.getLogger("analytics")
 
@@ -84,7 +85,7 @@ def _summary(args: argparse.Namespace) -> int:
     _warn(programme.warnings)
     if args.files:
         _check_files(args.files)
-        dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
+        dataset = _load(args, programme)
     else:
         store = Store(args.store)
         current = store.current_id()
@@ -117,6 +118,13 @@ def _check_files(files: list[Path]) -> None:
             raise InputError(f"{path}: no such file")
 
 
+def _load(args: argparse.Namespace, programme):
+    """The files read in a worker process: no time or row limit for the operator, but a memory limit, so that a
+    memory bomb ends this command with a message instead of taking the server down (README "Command line")."""
+    limits = Limits.command_line(_limit(args))
+    return load_files_isolated(args.files, Overrides.load(args.mapping), programme, None, _limit(args), limits)
+
+
 def _warn(warnings) -> None:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -126,7 +134,7 @@ def _ingest(args: argparse.Namespace) -> int:
     _check_files(args.files)
     programme = load_programme()
     _warn(programme.warnings)
-    dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
+    dataset = _load(args, programme)
     result = dataset.result
     report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
     if args.publish:

@@ -41,6 +41,26 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET lock_configuration = true")
 
 
+def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A database file an upload's worker wrote (analytics/uploads.py), opened read-only within the serving
+    limits and hardened. Its cursors see its tables (an ATTACHed file would need a USE on every cursor)."""
+    limits = settings()
+    con = duckdb.connect(
+        str(path),
+        read_only=True,
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": limits.memory_limit,
+            "threads": limits.threads,
+            # Where an in-memory database spills (the file's own folder is removed once it is open).
+            "temp_directory": ".tmp",
+        },
+    )
+    harden(con)
+    return con
+
+
 @dataclass
 class Dataset:
     con: duckdb.DuckDBPyConnection

@@ -14,11 +14,11 @@ from ui import state
 state.ensure_frame()
 
 from analytics import metrics  # noqa: E402
-from analytics.dataset import load_files  # noqa: E402
 from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES  # noqa: E402
+from analytics.uploads import load_files_isolated, safe_suffix  # noqa: E402
 from ui.i18n import error_text, fmt_date, fmt_int, reason_text, t  # noqa: E402
 from ui.widgets import for_download, table, template_xlsx  # noqa: E402
 
@@ -60,10 +60,10 @@ def stage(files, overrides: Overrides, programme):
     pairs = []
     try:
         for i, upload in enumerate(files):
-            path = folder / f"{i}{Path(upload.name).suffix.lower()}"
+            path = folder / f"{i}{safe_suffix(upload.name)}"
             path.write_bytes(upload.getvalue())
             pairs.append((path, upload.name))
-        return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
+        return load_files_isolated(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
     except MappingError as exc:
         return None, error_text(exc), exc.mappings
     except InputError as exc:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,7 +32,9 @@ from analytics.errors import InputError
 from analytics.ingest import Overrides
 from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
+from analytics.settings import settings
 from analytics.store import Store
+from analytics.uploads import Limits, load_files_isolated
 from tests.conftest import ROOT, SAMPLE
 
 HEADER = [
@@ -71,6 +76,259 @@ def private_temp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+# ---------------------------------------------------------------- the bombs, built here
+
+# Small limits, so that a bomb is stopped after a second and this machine's memory is not what is tested.
+SMALL = Limits(memory_mb=1024, seconds=120, disk_mb=1024, max_columns=2000, max_rows=5_000_000, max_file_bytes=None)
+QUICK = 45  # seconds: a refusal within this, worker start-up (about 1.5 s) included, on a loaded 2-core machine
+
+
+def refused(path: Path, name: str | None = None, limits: Limits = SMALL, **kwargs) -> InputError:
+    """The InputError of an isolated load, after checking that it came quickly and left nothing behind."""
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        load_files_isolated([(path, name or path.name)], limits=limits, **kwargs)
+    assert time.monotonic() - started < QUICK, f"refused only after {time.monotonic() - started:.0f} s"
+    assert list(Path(tempfile.gettempdir()).iterdir()) == []  # the worker's folder is gone
+    return caught.value
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def shared_string_bomb(path: Path, cells: int = 300_000, length: int = 100_000, declare: bool = False) -> Path:
+    """An .xlsx of about 27 kB: `cells` cells that all refer to shared string 0, which is `length` characters
+    long (a reader that copies the string into each cell asks for cells × length bytes: 30 GB by default).
+    With `declare` the shared-string table says how many references it has (count="..."), as Excel writes it."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006"
+    office = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    header = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in ("subscription_id", "seats", "term_end_date"))
+    body = "<row>" + '<c t="s"><v>0</v></c>' * 3 + "</row>"
+    sheet = f'<?xml version="1.0"?><worksheet {ns}><sheetData><row>{header}</row>{body * (cells // 3)}</sheetData></worksheet>'
+    counts = f' count="{cells}" uniqueCount="1"' if declare else ""
+    members = {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0"?><Types xmlns="{pkg}/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{office}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{office}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{office}.sharedStrings+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{pkg}/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets>'
+            '<sheet name="Abos" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{pkg}/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+        "xl/sharedStrings.xml": f'<?xml version="1.0"?><sst {ns}{counts}><si><t>{"A" * length}</t></si></sst>',
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path
+
+
+def constant_parquet(path: Path, rows: int, batch: int = 1_000_000) -> Path:
+    """`rows` rows of one constant subscription, dictionary-encoded: about 100 kB on disk for ten million."""
+    table = pa.table(
+        {
+            "subscription_id": pa.array(["S-1"] * batch).dictionary_encode(),
+            "seats": pa.array([1] * batch, pa.int32()),
+            "term_end_date": pa.array(["2022-08-01"] * batch).dictionary_encode(),
+        }
+    )
+    with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+        for _ in range(rows // batch):
+            writer.write_table(table)
+    return path
+
+
+def wide_csv(path: Path, columns: int = 20_000) -> Path:
+    header = [*HEADER, *(f"extra_{i}" for i in range(columns - len(HEADER)))]
+    return write_csv(path, [row(1) + [""] * (columns - len(HEADER))], header)
+
+
+def long_header_csv(path: Path, megabytes: int = 50) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(HEADER) + "," + "x" * (megabytes * 2**20) + "\n")
+        handle.write(",".join(row(1)) + ",y\n")
+    return path
+
+
+def test_a_27_kb_workbook_whose_cells_repeat_one_huge_shared_string_is_refused_by_the_memory_limit(tmp_path):
+    path = shared_string_bomb(tmp_path / "Abos.xlsx")
+    assert path.stat().st_size < 40_000
+    before = peak_rss_mb()
+    error = refused(path)
+    assert error.code == "limit_memory"
+    assert "Abos.xlsx" in str(error) and "1,024 MB" in str(error) and "worker_memory_mb" in str(error)
+    assert peak_rss_mb() - before < 200  # the 30 GB were asked for elsewhere
+
+
+def test_a_workbook_that_declares_its_shared_string_references_is_refused_before_it_is_read(tmp_path):
+    path = shared_string_bomb(tmp_path / "Abos.xlsx", declare=True)
+    error = refused(path)
+    assert error.code == "limit_memory"
+    assert re.search(r"300,000 text cells .* about [\d,]+ MB", str(error)), str(error)
+
+
+def test_ten_million_constant_parquet_rows_are_refused_by_the_row_limit_from_the_metadata(tmp_path):
+    path = constant_parquet(tmp_path / "abos.parquet", 10_000_000)
+    assert path.stat().st_size < 1_000_000
+    error = refused(path)
+    assert error.code == "limit_rows"
+    assert "10,000,000 rows" in str(error) and "5,000,000" in str(error)
+
+
+def test_a_parquet_file_within_the_row_limit_is_read_quickly(tmp_path):
+    """The issue's 5-million-row file took 146 s to read; the reader now converts whole columns in Arrow."""
+    from analytics.dataset import connect
+    from analytics.readers import read_file
+
+    path = constant_parquet(tmp_path / "abos.parquet", 2_000_000)
+    started = time.monotonic()
+    [source] = read_file(connect(), path, "abos.parquet", 0, None)
+    assert time.monotonic() - started < 30
+    assert source.rows == 2_000_000
+
+
+def test_a_csv_of_20000_columns_is_refused_by_the_column_limit(tmp_path):
+    error = refused(wide_csv(tmp_path / "wide.csv"))
+    assert error.code == "limit_columns"
+    assert "20,000 columns" in str(error) and "2,000" in str(error)
+
+
+def test_a_csv_with_a_50_mb_header_line_is_refused_by_the_header_limit(tmp_path):
+    error = refused(long_header_csv(tmp_path / "head.csv"))
+    assert error.code == "limit_header"
+    assert "first line is longer than 256 KB" in str(error)
+
+
+def test_a_worker_that_takes_too_long_is_stopped_and_named_by_the_time_limit(tmp_path):
+    path = write_csv(tmp_path / "abos.csv", [row(n) for n in range(1, 100_001)])  # about 5 s to ingest here
+    limits = Limits(memory_mb=None, seconds=1, disk_mb=None, max_columns=None, max_rows=None, max_file_bytes=None)
+    error = refused(path, limits=limits)
+    assert error.code == "limit_time"
+    assert "took longer than 1 seconds" in str(error) and "worker_seconds" in str(error)
+
+
+def test_the_limits_are_read_from_the_server_config(tmp_path, monkeypatch):
+    config = tmp_path / "server.toml"
+    config.write_text(
+        "[upload]\nworker_memory_mb = 512\nworker_seconds = 20\nworker_disk_mb = 100\nmax_columns = 30\n"
+        "max_rows = 1000\n[command_line]\nworker_memory_mb = 700\n[publish]\nshrink_percent = 80\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RADAR_CONFIG", str(config))
+    settings.cache_clear()
+    try:
+        assert Limits.upload() == Limits(512, 20.0, 100, 30, 1000, settings().max_file_bytes)
+        assert Limits.command_line() == Limits(700, None, 100, 30, None, None)
+        assert settings().shrink_percent == 80
+        error = refused(write_csv(tmp_path / "a.csv", [row(n) for n in range(1, 1002)]), limits=Limits.upload())
+        assert error.code == "limit_rows" and "1,001 lines of data" in str(error)
+    finally:
+        monkeypatch.delenv("RADAR_CONFIG")
+        settings.cache_clear()
+
+
+@pytest.mark.parametrize("setting", ["worker_memory_mb = -1", 'max_rows = "many"', "worker_seconds = true"])
+def test_a_limit_that_is_not_a_number_is_refused(tmp_path, monkeypatch, setting):
+    config = tmp_path / "server.toml"
+    config.write_text(f"[upload]\n{setting}\n", encoding="utf-8")
+    monkeypatch.setenv("RADAR_CONFIG", str(config))
+    settings.cache_clear()
+    try:
+        with pytest.raises(InputError, match=r"upload\.\w+ must be"):
+            settings()
+    finally:
+        monkeypatch.delenv("RADAR_CONFIG")
+        settings.cache_clear()
+
+
+def test_an_isolated_load_gives_the_same_dataset_and_it_publishes_and_loads_back(tmp_path):
+    here = load_files(SAMPLE)
+    there = load_files_isolated(SAMPLE)
+    assert there.version == here.version and there.label == here.label
+    assert there.result.accepted == here.result.accepted and there.result.rejected == here.result.rejected
+    assert there.result.mapping_table().equals(here.result.mapping_table())
+    assert summary(there, Filters()) == summary(here, Filters())
+    # Served hardened like any other dataset: no file access from SQL.
+    with pytest.raises(Exception, match="(?i)external|disabled|permission"):
+        there.cursor().execute("SELECT * FROM read_csv(?)", [str(SAMPLE[0])]).fetchall()
+    store = Store(tmp_path / "store")
+    snapshot = store.publish(there, [(p.name, p.stat().st_size) for p in SAMPLE])
+    assert summary(store.load(snapshot), Filters()) == summary(here, Filters())
+
+
+def test_an_isolated_load_refuses_with_the_same_words_as_one_in_process(tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", [], ["nothing", "known"])
+    with pytest.raises(InputError) as here:
+        load_files([(bad, "Export.csv")])
+    with pytest.raises(InputError) as there:
+        load_files_isolated([(bad, "Export.csv")])
+    assert (str(there.value), there.value.code, there.value.params) == (
+        str(here.value),
+        here.value.code,
+        here.value.params,
+    )
+
+
+def test_a_mapping_error_from_the_worker_keeps_the_mapping_to_correct(tmp_path):
+    from analytics.errors import MappingError
+
+    path = write_csv(tmp_path / "a.csv", [["S-1", "P-1", "10"]], ["subscription_id", "partner_id", "Anzahl"])
+    with pytest.raises(MappingError) as caught:
+        load_files_isolated([(path, "a.csv")])
+    assert caught.value.code == "missing_columns"
+    assert caught.value.mappings and caught.value.mappings[0].source.headers == [
+        "subscription_id",
+        "partner_id",
+        "Anzahl",
+    ]
+
+
+def test_one_column_mapped_to_two_fields_is_refused_from_the_interface_too(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [row(1), row(2)])
+    with pytest.raises(InputError) as caught:
+        load_files_isolated(
+            [(path, "a.csv")], Overrides(columns={"partner_id": "partner_name", "partner_name": "Partner_Name"})
+        )
+    assert caught.value.code == "mapping_twice"
+
+
+def test_the_command_line_refuses_a_memory_bomb_with_exit_2_and_the_limit(tmp_path):
+    path = shared_string_bomb(tmp_path / "Abos.xlsx")
+    config = tmp_path / "server.toml"
+    config.write_text("[command_line]\nworker_memory_mb = 1024\n", encoding="utf-8")
+    env = {**os.environ, "RADAR_CONFIG": str(config), "RADAR_STORE": str(tmp_path / "store")}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics", "ingest", str(path), "--publish"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Abos.xlsx" in done.stderr and "1,024 MB" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < QUICK
+    assert Store(tmp_path / "store").current_id() is None
 
 
 # ---------------------------------------------------------------- 2. no silent shrink: a stray quote

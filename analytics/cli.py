@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
     i.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     i.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default: no limit)")
+    i.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even when far fewer subscriptions are accepted than the current snapshot has",
+    )
 
     ls = verbs.add_parser("snapshots", help="list the published snapshots, newest first")
     ls.add_argument("--store", type=Path)
@@ -139,7 +144,7 @@ def _ingest(args: argparse.Namespace) -> int:
     report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
     if args.publish:
         sources = [(p.name, p.stat().st_size) for p in args.files]
-        report["snapshot"] = Store(args.store).publish(dataset, sources)
+        report["snapshot"] = Store(args.store).publish(dataset, sources, allow_shrink=args.allow_shrink)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0

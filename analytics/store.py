@@ -33,6 +33,7 @@ from analytics.errors import InputError
 from analytics.facts import build_facts
 from analytics.ingest import IngestResult
 from analytics.programme import Programme, load_programme
+from analytics.settings import settings
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
 TABLES = ("subscriptions", "partners", "customers", "rejects")
@@ -149,6 +150,18 @@ class Store:
 
     # ------------------------------------------------------------ writing
 
+    def shrinks(self, dataset: Dataset) -> int | None:
+        """The current snapshot's accepted subscriptions when publishing `dataset` would cut them by more than
+        the configured share (config/server.toml [publish] shrink_percent), else None."""
+        current = self.current_id()
+        if current is None:
+            return None
+        before = int(self.get(current).rows().get("subscriptions", 0))
+        after = int(dataset.result.accepted.get("subscriptions", 0))
+        if before and after < before * (1 - settings().shrink_percent / 100):
+            return before
+        return None
+
     @contextmanager
     def _lock(self):
         """One publisher or rollback at a time across processes (an flock on store/.lock)."""
@@ -167,12 +180,17 @@ class Store:
         published_by: str | None = None,
         *,
         make_current: bool = True,
+        allow_shrink: bool | int = False,
         _crash_before_switch: bool = False,
     ) -> str:
         """Write `dataset` as a new snapshot and make it current; returns its id.
 
-        `sources` are (file name, size in bytes) of the upload. `_crash_before_switch` is for tests: it stops
-        after the snapshot is written and before the pointer moves, as a crash there would.
+        `sources` are (file name, size in bytes) of the upload. A dataset with far fewer accepted subscriptions
+        than the current snapshot (`shrinks`) is refused (code "shrink"), so that a stray quote or a truncated
+        export cannot replace everyone's data unnoticed, unless `allow_shrink` is True or the current snapshot's
+        subscription count the user saw and confirmed (a snapshot published meanwhile needs a new confirmation).
+        `_crash_before_switch` is for tests: it stops after the snapshot is written and before the pointer moves,
+        as a crash there would.
         """
         if dataset.result.accepted.get("subscriptions", 0) == 0:
             raise InputError(
@@ -185,6 +203,19 @@ class Store:
         with self._lock():
             # The whole publish holds the lock, so sweeping staging/ never removes another writer's work.
             self._sweep_staging()
+            before = self.shrinks(dataset) if make_current else None
+            if before is not None and allow_shrink is not True and allow_shrink != before:
+                after = dataset.result.accepted.get("subscriptions", 0)
+                raise InputError(
+                    f"{dataset.label}: not published, it has {after:,} accepted subscriptions where the current "
+                    f"snapshot has {before:,} (more than {settings().shrink_percent:g}% fewer); confirm with "
+                    "--allow-shrink (command line) or the checkbox on the Data page if that is right",
+                    code="shrink",
+                    file=dataset.label,
+                    current=f"{before:,}",
+                    new=f"{after:,}",
+                    percent=f"{settings().shrink_percent:g}",
+                )
             snapshot_id = self._write(dataset, sources, published_by)
             if _crash_before_switch:
                 raise SystemExit("simulated crash between writing and switching")

@@ -179,12 +179,20 @@ if uploads:
             if not needed:
                 st.caption(t("data.no_key"))
             nothing = result.accepted["subscriptions"] == 0
-            if st.button(t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing):
+            before = state.store().shrinks(staged)  # far fewer subscriptions than the current snapshot: confirm
+            shrink_ok = before is None or st.checkbox(
+                t("data.confirm_shrink", new=fmt_int(result.accepted["subscriptions"]), current=fmt_int(before))
+            )
+            if st.button(
+                t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing or not shrink_ok
+            ):
                 if not key_ok(entered):
                     st.error(t("data.wrong_key"))
                 else:
                     try:
-                        snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
+                        snapshot_id = state.store().publish(
+                            staged, st.session_state["staged_sources"], publisher(), allow_shrink=before or False
+                        )
                     except InputError as exc:
                         st.error(error_text(exc))
                     else:

@@ -402,6 +402,73 @@ def test_the_command_line_publishes_nothing_from_a_file_with_a_stray_quote(tmp_p
     assert store.current_id() == first and [s.id for s in store.list()] == [first]
 
 
+# ---------------------------------------------------------------- 2. no silent shrink: the publish guard
+
+
+@pytest.fixture
+def big_store(tmp_path):
+    """A store whose current snapshot has 100 subscriptions, and a file of 20 (80% fewer)."""
+    store = Store(tmp_path / "store")
+    big = write_csv(tmp_path / "big.csv", [row(n) for n in range(1, 101)])
+    store.publish(load_files([big]), [("big.csv", big.stat().st_size)])
+    small = write_csv(tmp_path / "small.csv", [row(n) for n in range(1, 21)])
+    return store, small
+
+
+def test_a_publish_that_shrinks_the_current_snapshot_sharply_is_refused_naming_both_counts(big_store):
+    store, small = big_store
+    current = store.current_id()
+    with pytest.raises(InputError) as caught:
+        store.publish(load_files([small]), [("small.csv", 1)])
+    assert caught.value.code == "shrink"
+    assert (caught.value.params["new"], caught.value.params["current"]) == ("20", "100")
+    assert "20 accepted subscriptions" in str(caught.value) and "100" in str(caught.value)
+    assert store.current_id() == current and len(store.list()) == 1
+    assert store.shrinks(load_files([small])) == 100
+
+
+def test_a_confirmed_shrink_is_published(big_store):
+    store, small = big_store
+    assert store.publish(load_files([small]), [("small.csv", 1)], allow_shrink=True) == store.current_id()
+    assert store.get(store.current_id()).rows()["subscriptions"] == 20
+
+
+def test_a_shrink_confirmed_against_the_count_the_user_saw_is_published_and_against_another_refused(big_store):
+    store, small = big_store
+    with pytest.raises(InputError, match="100"):
+        store.publish(load_files([small]), [("small.csv", 1)], allow_shrink=250)  # someone published 250 meanwhile
+    store.publish(load_files([small]), [("small.csv", 1)], allow_shrink=100)
+    assert store.get(store.current_id()).rows()["subscriptions"] == 20
+
+
+def test_a_small_drop_needs_no_confirmation_and_the_threshold_is_configurable(big_store, tmp_path, monkeypatch):
+    store, _ = big_store
+    sixty = write_csv(tmp_path / "sixty.csv", [row(n) for n in range(1, 61)])
+    assert store.shrinks(load_files([sixty])) is None  # 40% fewer: under the default 50%
+    config = tmp_path / "server.toml"
+    config.write_text("[publish]\nshrink_percent = 30\n", encoding="utf-8")
+    monkeypatch.setenv("RADAR_CONFIG", str(config))
+    settings.cache_clear()
+    try:
+        assert store.shrinks(load_files([sixty])) == 100
+    finally:
+        monkeypatch.delenv("RADAR_CONFIG")
+        settings.cache_clear()
+
+
+def test_the_command_line_refuses_a_shrinking_publish_with_exit_2_unless_allow_shrink(big_store):
+    store, small = big_store
+    command = [sys.executable, "-m", "analytics", "ingest", str(small), "--publish"]
+    env = {**os.environ, "RADAR_STORE": str(store.path)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "20 accepted subscriptions" in done.stderr and "100" in done.stderr and "--allow-shrink" in done.stderr
+    assert len(store.list()) == 1
+    done = subprocess.run([*command, "--allow-shrink"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert store.get(store.current_id()).rows()["subscriptions"] == 20
+
+
 # ---------------------------------------------------------------- 6. seats, ids, dates
 
 

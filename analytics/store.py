@@ -14,6 +14,7 @@ a half-written snapshot stays in staging/, which is never listed and is swept on
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import getpass
 import json
@@ -34,6 +35,7 @@ from analytics.facts import build_facts
 from analytics.ingest import IngestResult
 from analytics.programme import Programme, load_programme
 from analytics.settings import settings
+from analytics.uploads import display_name
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
 TABLES = ("subscriptions", "partners", "customers", "rejects")
@@ -150,6 +152,38 @@ class Store:
 
     # ------------------------------------------------------------ writing
 
+    @contextmanager
+    def _lock(self):
+        """One publisher or rollback at a time across processes (an flock on store/.lock); a read-only or full
+        store is reported as such (InputError), whatever step meets it."""
+        with self._faults():
+            self.path.mkdir(parents=True, exist_ok=True)
+            with open(self.path / ".lock", "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _faults(self):
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise InputError(
+                    f"the store folder {self.path} is read-only (or not writable by this user): nothing was "
+                    "changed, the current snapshot stays",
+                    code="store_read_only",
+                ) from None
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InputError(
+                    f"the disk of the store folder {self.path} is full: nothing was changed, the current snapshot "
+                    "stays; free some space (or delete old snapshots) and try again",
+                    code="store_full",
+                ) from None
+            raise
+
     def shrinks(self, dataset: Dataset) -> int | None:
         """The current snapshot's accepted subscriptions when publishing `dataset` would cut them by more than
         the configured share (config/server.toml [publish] shrink_percent), else None."""
@@ -161,17 +195,6 @@ class Store:
         if before and after < before * (1 - settings().shrink_percent / 100):
             return before
         return None
-
-    @contextmanager
-    def _lock(self):
-        """One publisher or rollback at a time across processes (an flock on store/.lock)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def publish(
         self,
@@ -220,7 +243,11 @@ class Store:
             if _crash_before_switch:
                 raise SystemExit("simulated crash between writing and switching")
             if make_current:
-                self._switch(snapshot_id)
+                try:
+                    self._switch(snapshot_id)
+                except OSError:
+                    self._discard(snapshot_id)  # not current, so not kept: "nothing was changed" stays true
+                    raise
         return snapshot_id
 
     def _write(self, dataset: Dataset, sources: list[tuple[str, int]], published_by: str | None) -> str:
@@ -230,6 +257,24 @@ class Store:
         self.snapshots.mkdir(parents=True, exist_ok=True)
         work = self.staging / f"{snapshot_id}.{secrets.token_hex(4)}"
         work.mkdir()
+        try:
+            self._write_into(work, snapshot_id, now, dataset, sources, published_by)
+        except BaseException:
+            # A full disk or a crash of the writer: what was staged goes now, so that the space is free again
+            # (a rollback needs a little of it) and nothing waits for the next publish to sweep it.
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return snapshot_id
+
+    def _write_into(
+        self,
+        work: Path,
+        snapshot_id: str,
+        now: dt.datetime,
+        dataset: Dataset,
+        sources: list[tuple[str, int]],
+        published_by: str | None,
+    ) -> None:
         cur = dataset.cursor()
         rows = {}
         for table in TABLES:
@@ -244,7 +289,7 @@ class Store:
             "id": snapshot_id,
             "created": now.isoformat(),
             "label": dataset.label,
-            "sources": [{"name": name, "bytes": size} for name, size in sources],
+            "sources": [{"name": display_name(name), "bytes": size} for name, size in sources],
             "rows": {t: rows[t] for t in TABLES[:3]},
             "rejected": dataset.result.rejected,
             "rejected_problems": rows["rejects"],
@@ -256,7 +301,6 @@ class Store:
         _fsync_tree(work)
         os.rename(work, self.snapshots / snapshot_id)
         _fsync_dir(self.snapshots)
-        return snapshot_id
 
     def rollback(self, snapshot_id: str) -> None:
         """Make an earlier snapshot current again."""
@@ -277,13 +321,26 @@ class Store:
             os.rename(target, trash)
             shutil.rmtree(trash, ignore_errors=True)
 
+    def _discard(self, snapshot_id: str) -> None:
+        """Remove a snapshot that was written but never made current (best effort: the disk may be full)."""
+        trash = self.staging / f"deleted-{snapshot_id}.{secrets.token_hex(4)}"
+        try:
+            os.rename(self.snapshots / snapshot_id, trash)
+        except OSError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
     def _switch(self, snapshot_id: str) -> None:
         tmp = self.path / f".CURRENT.{secrets.token_hex(4)}"
-        with open(tmp, "w", encoding="ascii") as handle:
-            handle.write(snapshot_id + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.pointer)
+        try:
+            with open(tmp, "w", encoding="ascii") as handle:
+                handle.write(snapshot_id + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.pointer)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(self.path)
 
     def _sweep_staging(self) -> None:

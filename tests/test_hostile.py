@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
 from analytics.settings import settings
 from analytics.store import Store
-from analytics.uploads import Limits, load_files_isolated
+from analytics.uploads import Limits, display_name, load_files_isolated, safe_suffix
 from tests.conftest import ROOT, SAMPLE
 
 HEADER = [
@@ -772,3 +774,131 @@ def test_a_pattern_that_is_no_file_name_is_no_such_file(tmp_path):
 def test_a_directory_given_as_a_file_is_named_a_directory(tmp_path):
     done = cli("summary", str(tmp_path), store=tmp_path / "store")
     assert done.returncode == 2 and "is a directory" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- 6. read-only and full stores
+
+
+@pytest.fixture
+def published(tmp_path):
+    store = Store(tmp_path / "store")
+    first = store.publish(load_files([SAMPLE[0]]), [("subscriptions.csv", 1)])
+    second = store.publish(load_files(SAMPLE), [("three files", 1)])
+    return store, first, second
+
+
+def staged(store: Store) -> list[Path]:
+    return list(store.staging.iterdir()) if store.staging.is_dir() else []
+
+
+@pytest.mark.parametrize("fault, code", [(errno.EROFS, "store_read_only"), (errno.ENOSPC, "store_full")])
+def test_a_publish_into_a_read_only_or_full_store_is_reported_as_such_and_leaves_no_staging(
+    published, monkeypatch, fault, code
+):
+    import analytics.store
+
+    store, _first, second = published
+    dataset = load_files(SAMPLE)
+    real = analytics.store.pq.ParquetWriter
+
+    class FailingWriter(real):
+        def write_batch(self, *args, **kwargs):
+            raise OSError(fault, os.strerror(fault))
+
+    monkeypatch.setattr(analytics.store.pq, "ParquetWriter", FailingWriter)
+    with pytest.raises(InputError) as caught:
+        store.publish(dataset, [("x.csv", 1)])
+    assert caught.value.code == code
+    assert ("read-only" if fault == errno.EROFS else "full") in str(caught.value)
+    assert staged(store) == []
+    assert store.current_id() == second and len(store.list()) == 2
+
+
+@pytest.mark.parametrize("fault, code", [(errno.EROFS, "store_read_only"), (errno.ENOSPC, "store_full")])
+def test_a_pointer_that_cannot_be_switched_keeps_the_current_snapshot_and_no_new_one(
+    published, monkeypatch, fault, code
+):
+    import analytics.store
+
+    store, first, second = published
+
+    def replace(*args):
+        raise OSError(fault, os.strerror(fault))
+
+    monkeypatch.setattr(analytics.store.os, "replace", replace)
+    with pytest.raises(InputError) as caught:
+        store.publish(load_files(SAMPLE), [("x.csv", 1)])
+    assert caught.value.code == code
+    assert store.current_id() == second and {s.id for s in store.list()} == {first, second}
+    with pytest.raises(InputError) as caught:
+        store.rollback(first)
+    assert caught.value.code == code
+    assert staged(store) == [] and not list(store.path.glob(".CURRENT.*"))
+    monkeypatch.undo()
+    store.rollback(first)  # the disk has room again: rollback works, nothing was left to block it
+    assert store.current_id() == first
+
+
+def test_deleting_from_a_read_only_store_is_reported_and_keeps_the_snapshot(published, monkeypatch):
+    import analytics.store
+
+    store, first, _second = published
+
+    def rename(*args):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(analytics.store.os, "rename", rename)
+    with pytest.raises(InputError, match="read-only") as caught:
+        store.delete(first)
+    assert caught.value.code == "store_read_only"
+    assert first in {s.id for s in store.list()}
+
+
+def test_the_command_line_reports_a_read_only_store_with_exit_2(tmp_path):
+    store = Path("/sys/radar-store-test")  # sysfs: no one may create a folder there, not even root
+    try:
+        store.mkdir()
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            pytest.skip(f"/sys answers {exc}")
+    else:
+        store.rmdir()
+        pytest.skip("/sys is writable here")
+    done = cli("ingest", str(SAMPLE[0]), "--publish", store=store)
+    assert done.returncode == 2, done.stderr
+    assert "read-only" in done.stderr and "Traceback" not in done.stderr and "unexpected" not in done.stderr
+
+
+# ---------------------------------------------------------------- 6. upload names
+
+
+def test_an_upload_name_with_a_nul_byte_is_a_plain_label(tmp_path):
+    name = "Abos\x00 Juni\n.csv\x00"
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    path = folder / f"0{safe_suffix(name)}"  # what pages/data.py's stage writes
+    shutil.copy(SAMPLE[0], path)
+    ds = load_files_isolated([(path, name)], label=name)
+    assert ds.label == "Abos Juni .csv" and "\x00" not in ds.label
+    assert ds.result.accepted["subscriptions"] > 0
+    store = Store(tmp_path / "store")
+    snapshot = store.publish(ds, [(name, 1)])
+    assert store.get(snapshot).manifest["sources"][0]["name"] == "Abos Juni .csv"
+
+
+@pytest.mark.parametrize(
+    "name, shown, suffix",
+    [
+        ("Abos.csv", "Abos.csv", ".csv"),
+        ("a.csv\x00", "a.csv", ".csv"),
+        ("a.c\x00sv", "a.csv", ".csv"),
+        ("\ufeffAbos\u200b.XLSX", "Abos.XLSX", ".xlsx"),
+        ("a.c*v", "a.c*v", ""),
+        ("../../etc/passwd", "../../etc/passwd", ""),
+        ("\x00\x01", "upload", ""),
+        ("Abos\u2028Juli\r\n.parquet", "Abos Juli .parquet", ".parquet"),
+    ],
+)
+def test_display_names_and_server_suffixes_of_uploads(name, shown, suffix):
+    assert display_name(name) == shown
+    assert safe_suffix(name) == suffix

@@ -92,6 +92,12 @@ class Limits:
 def limit_error(kind: str, label: str, limits: Limits, detail: str = "") -> InputError:
     """The refusal for a limit, in words and as a code the interface translates."""
     detail = f" {detail}" if detail else ""
+    if kind == "memory" and limits.memory_mb is None:
+        return InputError(
+            f"{label}: refused, reading it needed more memory than this server could give it",
+            code="worker_failed",
+            file=label,
+        )
     if kind == "memory":
         return InputError(
             f"{label}: refused, reading it needs more than {limits.memory_mb:,} MB of memory, the limit for "

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import os
 import re
@@ -226,6 +227,37 @@ def test_a_worker_that_takes_too_long_is_stopped_and_named_by_the_time_limit(tmp
     error = refused(path, limits=limits)
     assert error.code == "limit_time"
     assert "took longer than 1 seconds" in str(error) and "worker_seconds" in str(error)
+
+
+def test_a_worker_killed_from_outside_as_the_oom_killer_does_is_named_by_the_memory_limit(tmp_path):
+    import signal
+    import threading
+
+    import psutil
+
+    path = write_csv(tmp_path / "abos.csv", [row(n) for n in range(1, 100_001)])
+    outcome = {}
+
+    def load():
+        try:
+            load_files_isolated([(path, "abos.csv")], limits=SMALL)
+        except InputError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    deadline = time.monotonic() + QUICK
+    workers = []
+    while not workers and time.monotonic() < deadline:
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                if "analytics.worker" in " ".join(child.cmdline()):
+                    workers.append(child)
+        time.sleep(0.05)
+    assert workers, "no worker process seen"
+    workers[0].send_signal(signal.SIGKILL)
+    thread.join(QUICK)
+    assert outcome["error"].code == "limit_memory" and "1,024 MB" in str(outcome["error"])
 
 
 def test_the_limits_are_read_from_the_server_config(tmp_path, monkeypatch):

@@ -139,23 +139,78 @@ class Overrides:
 
     @classmethod
     def load(cls, path: str | Path | None) -> Overrides:
+        """Read and check a mapping file; every problem is an InputError in words (the command line exits 2)."""
         if not path:
             return cls()
         path = Path(path)
+        if path.is_dir():
+            raise InputError(f"mapping file {path.name}: is a directory, not a file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"mapping file not found: {path.name}") from None
+        except OSError as exc:
+            raise InputError(f"mapping file {path.name}: cannot be read ({exc.strerror})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}: not a valid TOML mapping file ({exc})") from None
-        columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items()}
-        unknown = sorted(set(columns) - set(COLUMN_KIND))
+        except RecursionError:
+            raise InputError(f"{path.name}: not a mapping file (nested too deeply)") from None
+        unknown_sections = sorted(set(raw) - {"columns", "options"})
+        if unknown_sections:
+            raise InputError(
+                f"{path.name}: unknown section(s) {unknown_sections}; a mapping file has [columns] and [options]",
+            )
+        table, options = raw.get("columns", {}), raw.get("options", {})
+        if not isinstance(table, dict) or not isinstance(options, dict):
+            raise InputError(
+                f'{path.name}: [columns] and [options] must be tables (lines such as seats = "Anzahl")',
+            )
+        wrong = sorted(k for k, v in table.items() if not isinstance(v, str) or not v.strip())
+        if wrong:
+            raise InputError(
+                f'{path.name}: [columns] {", ".join(wrong)} must name a header as text, such as seats = "Anzahl"',
+            )
+        unknown = sorted(set(table) - set(COLUMN_KIND))
         if unknown:
             raise InputError(f"{path.name}: unknown column name(s) {unknown}; allowed: {sorted(COLUMN_KIND)}")
-        decimal = raw.get("options", {}).get("decimal")
+        unknown_options = sorted(set(options) - {"decimal"})
+        if unknown_options:
+            raise InputError(f"{path.name}: unknown option(s) {unknown_options}; allowed: decimal")
+        decimal = options.get("decimal")
         if decimal not in (None, ",", "."):
             raise InputError(f'{path.name}: options.decimal must be "," or "."')
-        return cls(columns=columns, decimal=decimal)
+        overrides = cls(columns=dict(table), decimal=decimal)
+        overrides.check(path.name)
+        return overrides
+
+    def check(self, name: str = "the mapping") -> None:
+        """One header feeds one column: a header named for two or more columns is refused."""
+        fields: dict[str, list[str]] = {}
+        for canonical, header in self.columns.items():
+            fields.setdefault(header_key(header), []).append(canonical)
+        for canonical, header in self.columns.items():
+            named = fields[header_key(header)]
+            if len(named) > 1 and canonical == named[0]:
+                raise InputError(
+                    f"{name}: the header {header!r} is mapped to {', '.join(named)}; one column can feed one field",
+                    code="mapping_twice",
+                    header=header,
+                    columns=", ".join(named),
+                )
+
+    def refuse_unknown_headers(self, sources: list[Source]) -> None:
+        """A header named in the mapping that no uploaded file or sheet has is a mistake, not a choice."""
+        present = {header_key(h) for source in sources for h in source.headers}
+        for canonical, header in self.columns.items():
+            if header_key(header) not in present:
+                files = ", ".join(dict.fromkeys(s.label for s in sources))
+                raise InputError(
+                    f"the mapping names the header {header!r} for {canonical}, but {files} has no such column",
+                    code="mapping_unknown_header",
+                    header=header,
+                    column=canonical,
+                    file=files,
+                )
 
 
 # ---------------------------------------------------------------- mapping
@@ -263,7 +318,11 @@ def _value_sql(
     # A lone "-" is how Partner Center and distributor reports write "no value" (PRODUCT.md section 3).
     v = f"NULLIF(NULLIF(trim({col}), ''), '-')"
     if kind == ID:
-        expr = f"NULLIF(upper(regexp_replace({col}, '\\s+', '', 'g')), '')"
+        # One id however it is written: Unicode NFC, fullwidth forms as ASCII (the part of NFKC that ids meet),
+        # and no white space, control or format character anywhere (README "Ids" lists them), upper case.
+        nfc = f"nfc_normalize({col})"
+        narrow = f"CASE WHEN regexp_matches({nfc}, '[{_FULLWIDTH[0]}-{_FULLWIDTH[-1]}]') THEN translate({nfc}, '{_FULLWIDTH}', '{_ASCII}') ELSE {nfc} END"
+        expr = f"NULLIF(upper(regexp_replace({narrow}, '{_INVISIBLE}', '', 'g')), '')"
         empty = ", ".join(f"'{value}'" for value in ("-", *no_reseller))
         expr = f"CASE WHEN trim({col}) IN ({empty}) THEN NULL ELSE {expr} END"
         return expr, "false"
@@ -272,13 +331,15 @@ def _value_sql(
         return f"left(NULLIF(trim({col}), ''), {MAX_TEXT})", "false"
     if kind == INT:
         # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
-        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
-        expr = (
+        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected. At most MAX_SEATS per
+        # row, so that no sum of seats can leave BIGINT (a hundred billion rows would be needed).
+        number = (
             f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN TRY_CAST({v} AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,3}}([.]\\d{{3}})+|\\d{{1,3}}(,\\d{{3}})+|\\d{{1,3}}({_GROUPING}\\d{{3}})+') "
             f"THEN TRY_CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN TRY_CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
+        expr = f"CASE WHEN ({number}) <= {MAX_SEATS} THEN ({number}) END"
         if negative:
             expr = (
                 f"CASE WHEN starts_with({v}, '-') THEN -({expr.replace(v, f'ltrim({v}, {chr(39)}-{chr(39)})')}) "
@@ -289,12 +350,13 @@ def _value_sql(
         return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
     if kind == DATE:
         expr = (
-            # Four-digit years from 1900 on: "0022" is a typo, not the year 22.
-            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ].*)?') "
+            # Four-digit years from 1900 on: "0022" is a typo, not the year 22. A time after the date must be a
+            # time of day (Partner Center writes one); anything else after it makes the value no date.
+            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ]{_TIME}{_ZONE})?') "
             f"THEN TRY_CAST(substr({v}, 1, 10) AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( {_TIME})?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%d.%m.%Y') AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( ({_TIME}|{_TIME_12}))?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') AS DATE) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
@@ -324,6 +386,17 @@ _SEGMENT_WORDS = (
 
 
 _YEAR = "(19|[2-9][0-9])[0-9]{2}"
+# A time of day after a date: 0:00 to 23:59:59 with optional fractions; 12:00:00 AM style; a UTC offset or Z.
+_TIME = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?"
+_TIME_12 = "(0?[1-9]|1[0-2]):[0-5][0-9](:[0-5][0-9])? ?[AaPp][Mm]"
+_ZONE = "( ?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?"
+MAX_SEATS = 10_000_000  # per row (README "Numbers")
+# Fullwidth ASCII forms (U+FF01..U+FF5E) and the ASCII characters they stand for, for translate().
+_FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)).replace("'", "''")
+# White space, separators, control and format characters (U+00A0, U+202F, U+3000, U+FEFF, U+200B..U+200D,
+# U+2060, U+00AD, direction marks, ...): never part of an id.
+_INVISIBLE = "[\\s\\p{Z}\\p{Cc}\\p{Cf}]+"
 # Spaces (also no-break and narrow no-break) and the Swiss apostrophe group digits too.
 _GROUPING = "[ \u00a0\u202f'']"
 

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from analytics.errors import InputError
+from analytics.errors import InputError, Note
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "programme.toml"
 SEGMENTS = ("commercial", "education", "government", "nonprofit")
@@ -72,11 +72,10 @@ def load_programme(path: str | Path | None = None) -> Programme:
     if tuple(programme.readiness_steps) != READINESS_STEPS:
         raise InputError(f"{path.name}: readiness_steps must be {list(READINESS_STEPS)}")
     warnings = [
-        f"{path.name}: the cutoff {programme.cutoff:%Y-%m-%d} is before the {label} {deadline:%Y-%m-%d}; "
-        f"partners would have until after the cutoff to {task}"
-        for label, deadline, task in (
-            ("opt-out deadline", programme.opt_out_deadline, "opt out"),
-            ("readiness deadline", programme.readiness_deadline, "get ready"),
+        Note.of(code, file=path.name, cutoff=f"{programme.cutoff:%Y-%m-%d}", deadline=f"{deadline:%Y-%m-%d}")
+        for code, deadline in (
+            ("cutoff_before_opt_out_deadline", programme.opt_out_deadline),
+            ("cutoff_before_readiness_deadline", programme.readiness_deadline),
         )
         if programme.cutoff < deadline
     ]

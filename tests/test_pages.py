@@ -183,3 +183,26 @@ def test_data_without_partner_rows_explains_what_is_missing(tmp_path, monkeypatc
     at = run_page("readiness")
     assert any("no partner table" in i.value for i in at.info)
     assert {m.label: m.value for m in at.metric}["Fully ready"] == "0"
+
+
+def test_a_programme_whose_cutoff_comes_before_a_deadline_is_warned_about_in_the_sidebar(tmp_path, monkeypatch):
+    import streamlit as st
+
+    programme = tmp_path / "early.toml"
+    programme.write_text(
+        'name = "Early cutoff"\ncutoff = 2022-06-01\nopt_out_deadline = 2022-06-30\nreadiness_deadline = 2022-05-31\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RADAR_PROGRAMME", str(programme))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.query_params["lang"] = "de"
+        at.run()
+        assert not at.exception
+        warned = [w.value.replace("\\", "") for w in at.sidebar.warning]  # values are escaped Markdown
+        assert len(warned) == 1 and "liegt vor der Opt-out-Frist 2022-06-30" in warned[0]
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()

@@ -249,6 +249,8 @@ def sidebar() -> Filters:
                 readiness=i18n.fmt_date(programme.readiness_deadline),
             )
         )
+        for warning in programme.warnings:  # a cutoff before a deadline: allowed, said (config/programme.toml)
+            st.warning(i18n.note_text(warning), icon=":material/warning:")
         counts = dataset.result.accepted
         if is_private():
             origin = t("sidebar.origin_private")

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import EmailMessage
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import duckdb
@@ -110,19 +110,9 @@ class Templates:
 
     def environment(self, lang: str) -> SandboxedEnvironment:
         """A sandbox for one language: no autoescaping (plain text), an undefined variable is an error, and the
-        filters `date`, `month` and `number` format as that language writes."""
-        env = SandboxedEnvironment(
-            loader=FileSystemLoader(self.folder),
-            autoescape=False,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        env.filters["date"] = partial(_date, lang)
-        env.filters["month"] = partial(_month, lang)
-        env.filters["number"] = partial(_number, lang)
-        return env
+        filters `date`, `month` and `number` format as that language writes. One per folder and language, so each
+        template is compiled once (and again when its file changes)."""
+        return _environment(self.folder, lang)
 
     def render(self, lang: str, context: dict) -> tuple[str, str]:
         """(subject, body) for `context`; the subject on one line."""
@@ -130,6 +120,22 @@ class Templates:
         subject = env.get_template(self.file(lang, "subject")).render(context)
         body = env.get_template(self.file(lang, "body")).render(context)
         return one_line(subject, 250), body.strip() + "\n"
+
+
+@lru_cache(maxsize=32)
+def _environment(folder: Path, lang: str) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(folder),
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["date"] = partial(_date, lang)
+    env.filters["month"] = partial(_month, lang)
+    env.filters["number"] = partial(_number, lang)
+    return env
 
 
 def _date(lang: str, value) -> str:
@@ -241,10 +247,9 @@ def _as_date(value) -> dt.date | None:
     return value
 
 
-def compose(partner: dict, rows: pd.DataFrame, programme: Programme, templates: Templates) -> Notice:
+def compose(partner: dict, records: list[dict], programme: Programme, templates: Templates) -> Notice:
     """The notice of one partner (a row of metrics.notice_partners) from its subscriptions within the same
-    filters (metrics.partner_subscriptions, notice_only)."""
-    records = rows.to_dict("records")
+    filters (rows of metrics.partner_subscriptions, notice_only)."""
     opted_out = bool(partner["opted_out"])
     lapse = [_row_values(r) for r in records if r["lapse_risk"]]
     dated = [_row_values(r) for r in records if _as_date(r["migration_date"]) is not None]
@@ -292,7 +297,10 @@ def compose(partner: dict, rows: pd.DataFrame, programme: Programme, templates: 
         "totals": counts,
     }
     subject, body = templates.render(language, context)
-    attachment = pd.DataFrame([_attachment_row(r, opted_out) for r in records], columns=list(ATTACHMENT_COLUMNS))
+    listed = sorted(
+        (_attachment_row(r, opted_out) for r in records), key=lambda r: (r["notice_date"], r["subscription_id"])
+    )
+    attachment = pd.DataFrame(listed, columns=list(ATTACHMENT_COLUMNS))
     dates = [d for d in attachment["notice_date"] if d is not None]
     raw_email = partner.get("contact_email")
     return Notice(
@@ -344,10 +352,10 @@ def build_notices(
         partners = partners[partners["partner_id"] == partner_id]
     if partners.empty:
         return []
-    rows = metrics.partner_subscriptions(con, filters, partner_id, notice_only=True)
-    groups = dict(tuple(rows.groupby("partner_id", sort=False)))
-    empty = rows.iloc[0:0]
-    return [compose(p, groups.get(p["partner_id"], empty), programme, templates) for p in partners.to_dict("records")]
+    groups: dict[str, list[dict]] = {}
+    for row in metrics.partner_subscriptions(con, filters, partner_id, notice_only=True).to_dict("records"):
+        groups.setdefault(row["partner_id"], []).append(row)
+    return [compose(p, groups.get(p["partner_id"], []), programme, templates) for p in partners.to_dict("records")]
 
 
 def build_notice(
@@ -394,7 +402,7 @@ def message(notice: Notice, sender: str | None = None, *, draft: bool = False, n
     msg.set_content(notice.body, subtype="plain", charset="utf-8", cte="quoted-printable")
     csv_bytes, xlsx_bytes = attachments(notice)
     stem = f"{words.text(notice.language, 'notice.attachment_name')}-{safe_name(notice.partner_id)}"
-    msg.add_attachment(csv_bytes, maintype="text", subtype="csv", filename=f"{stem}.csv")
+    msg.add_attachment(csv_bytes, maintype="text", subtype="csv", filename=f"{stem}.csv", params={"charset": "utf-8"})
     msg.add_attachment(xlsx_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=f"{stem}.xlsx")
     return msg
 

@@ -162,3 +162,22 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     # The two writers interleaved (they really wrote at the same time), which the ids of the rows show.
     order = list(entries.sort_values("id")["who"])
     assert order != sorted(order)
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"countries": ("DE",)}, {"countries": ("DE", "AT")}, {"segments": ("commercial",)}]
+)
+def test_the_call_list_leaves_out_partners_touched_lately_and_counts_only_the_rest(filters):
+    """ "Not touched in N days" narrows the list in SQL (metrics.call_list's exclude), so the first rows and the
+    list's length are those of the narrowed list, on every roll-up path."""
+    from analytics.metrics import Filters, call_list
+
+    cur = load_files(SAMPLE).cursor()
+    chosen = Filters(**filters)
+    whole = call_list(cur, chosen)
+    touched = (*whole["partner_id"].iloc[[0, 2, 4]], "P-NOT-ON-THE-LIST")
+    narrowed = call_list(cur, chosen, limit=5, exclude=touched)
+    rest = [p for p in whole["partner_id"] if p not in touched]
+    assert list(narrowed["partner_id"]) == rest[:5]
+    assert narrowed["list_partners"].iloc[0] == len(whole) - 3
+    assert list(call_list(cur, chosen, exclude=())["partner_id"]) == list(whole["partner_id"])

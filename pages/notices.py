@@ -49,7 +49,7 @@ st.page_link(
 )
 
 st.subheader(t("notices.list_title"))
-table(champion.touch_labels(shown), "notices", height=360)
+table(champion.touch_labels(shown), "notices", height=360, column_config_overrides=champion.time_columns())
 
 st.subheader(t("notices.produce_title"))
 st.caption(t("notices.produce_caption", count=fmt_int(len(partners))))
@@ -147,4 +147,9 @@ history = log.entries(kinds=("drafted", "sent", "failed"), limit=1000)
 if history.empty:
     st.caption(t("notices.log_empty"))
 else:
-    table(champion.touch_labels(history).drop(columns=["id", "outcome", "note"]), "notice_log", height=300)
+    table(
+        champion.touch_labels(history).drop(columns=["id", "outcome", "note"]),
+        "notice_log",
+        height=300,
+        column_config_overrides=champion.time_columns(),
+    )

@@ -103,7 +103,12 @@ history = log.entries(partner_id=partner_id)
 if history.empty:
     st.caption(t("partner.no_touchpoints"))
 else:
-    table(champion.touch_labels(history).drop(columns=["id", "partner_id"]), "partner_touchpoints", partner_links=False)
+    table(
+        champion.touch_labels(history).drop(columns=["id", "partner_id"]),
+        "partner_touchpoints",
+        partner_links=False,
+        column_config_overrides=champion.time_columns(),
+    )
 
 st.subheader(t("partner.notice_title"))
 notice = notices.build_notice(dataset.cursor(), dataset.programme, filters, partner_id, champion.templates())

@@ -179,6 +179,12 @@ def overview(partners: pd.DataFrame, sent: set[str], log: TouchpointLog) -> pd.D
     ]
 
 
+def time_columns() -> dict:
+    """Column config for touchpoint times (UTC): date and time, in the session's date format."""
+    shown = "DD.MM.YYYY HH:mm" if i18n.lang() == "de" else "YYYY-MM-DD HH:mm"
+    return {name: st.column_config.DatetimeColumn(t(f"col.{name}"), format=shown) for name in ("at", "last_touch")}
+
+
 def touch_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """Kinds and outcomes of touchpoints in the interface language."""
     out = frame.copy()
@@ -227,8 +233,13 @@ def send_blocked(plan, settings: mailer.SmtpSettings | None, user: str | None, w
     return ""
 
 
+STATUS_ORDER = ("failed", "no_address", "will_send", "sent", "already_sent")  # what needs a look comes first
+
+
 def _outcome_frame(outcomes: list[mailer.Outcome]) -> pd.DataFrame:
     frame = pd.DataFrame([o.to_json() for o in outcomes])
+    frame = frame.iloc[frame["status"].map(STATUS_ORDER.index).argsort(kind="stable")]
+    frame = frame[["partner_id", "partner_name", "status", "detail", "recipient", "language", "subject"]]
     frame["status"] = frame["status"].map(lambda s: t(f"notices.status_{s}"))
     frame["detail"] = frame["detail"].map(lambda d: t(f"notices.problem_{d}") if d in ("missing", "invalid") else d)
     return frame

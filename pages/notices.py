@@ -13,7 +13,7 @@ from ui import champion  # noqa: E402
 from ui.i18n import error_text, fmt_int, t  # noqa: E402
 from ui.publishing import key_ok, publish_key  # noqa: E402
 from ui.text import md  # noqa: E402
-from ui.widgets import empty, kpi, table  # noqa: E402
+from ui.widgets import MAX_SCREEN_ROWS, empty, kpi, table  # noqa: E402
 
 filters = state.get_filters()
 dataset = state.current()
@@ -38,7 +38,8 @@ kpi(cols[2], t("notices.sent"), int(shown["notice_sent"].sum()), help=t("notices
 kpi(cols[3], t("notices.lapse"), int(partners["lapse_risk_subscriptions"].sum()))
 
 st.subheader(t("notices.preview_title"))
-names = dict(zip(partners["partner_id"], partners["partner_name"], strict=True))
+# The most exposed first; a long list offers its first rows (the sidebar's partner search finds any other).
+names = dict(zip(partners["partner_id"][:MAX_SCREEN_ROWS], partners["partner_name"][:MAX_SCREEN_ROWS], strict=True))
 choice = st.selectbox(
     t("notices.preview_partner"), list(names), format_func=lambda p: f"{names[p]} ({p})", key="notice_partner"
 )

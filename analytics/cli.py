@@ -8,12 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
-from analytics.dataset import load_files, summary
+from analytics.dataset import summary
 from analytics.errors import InputError
 from analytics.ingest import Overrides
 from analytics.metrics import Filters, rejects
 from analytics.programme import load_programme
 from analytics.store import Store
+from analytics.uploads import Limits, load_files_isolated
 from analytics.words import text
 
 log = logging.getLogger("analytics")
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
     i.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     i.add_argument("--max-file-mb", type=float, help="refuse files larger than this (default: no limit)")
+    i.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even when far fewer subscriptions are accepted than the current snapshot has",
+    )
 
     ls = verbs.add_parser("snapshots", help="list the published snapshots, newest first")
     ls.add_argument("--store", type=Path)
@@ -87,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     programme = load_programme(args.programme)
+    _warn(programme.warnings)
     if args.files:
         _check_files(args.files)
-        dataset = load_files(args.files, Overrides.load(args.mapping), programme, max_file_bytes=_limit(args))
+        dataset = _load(args, programme)
     else:
         store = Store(args.store)
         current = store.current_id()
@@ -113,19 +120,37 @@ def _limit(args: argparse.Namespace) -> int | None:
 
 
 def _check_files(files: list[Path]) -> None:
+    """FILE arguments are taken literally: a name with * or [ ] is that file, never a pattern (the shell expands
+    patterns before we see them; DuckDB would expand them again, so the readers never give it such a name)."""
     for path in files:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory; give the export files in it (FILE...)")
         if not path.is_file():
             raise InputError(f"{path}: no such file")
 
 
+def _load(args: argparse.Namespace, programme):
+    """The files read in a worker process: no time or row limit for the operator, but a memory limit, so that a
+    memory bomb ends this command with a message instead of taking the server down (README "Command line")."""
+    limits = Limits.command_line(_limit(args))
+    return load_files_isolated(args.files, Overrides.load(args.mapping), programme, None, _limit(args), limits)
+
+
+def _warn(warnings) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def _ingest(args: argparse.Namespace) -> int:
     _check_files(args.files)
-    dataset = load_files(args.files, Overrides.load(args.mapping), load_programme(), max_file_bytes=_limit(args))
+    programme = load_programme()
+    _warn(programme.warnings)
+    dataset = _load(args, programme)
     result = dataset.result
     report = {**result.to_json(), "warnings": result.warnings, "snapshot": None}
     if args.publish:
         sources = [(p.name, p.stat().st_size) for p in args.files]
-        report["snapshot"] = Store(args.store).publish(dataset, sources)
+        report["snapshot"] = Store(args.store).publish(dataset, sources, allow_shrink=args.allow_shrink)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.errors import MappingError
 from analytics.facts import build_facts
 from analytics.ingest import IngestResult, Overrides, ingest
 from analytics.metrics import Filters, block, headline, projection
@@ -40,6 +41,26 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET lock_configuration = true")
 
 
+def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A database file an upload's worker wrote (analytics/uploads.py), opened read-only within the serving
+    limits and hardened. Its cursors see its tables (an ATTACHed file would need a USE on every cursor)."""
+    limits = settings()
+    con = duckdb.connect(
+        str(path),
+        read_only=True,
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": limits.memory_limit,
+            "threads": limits.threads,
+            # Where an in-memory database spills (the file's own folder is removed once it is open).
+            "temp_directory": ".tmp",
+        },
+    )
+    harden(con)
+    return con
+
+
 @dataclass
 class Dataset:
     con: duckdb.DuckDBPyConnection
@@ -63,18 +84,54 @@ def load_files(
     label: str | None = None,
     max_file_bytes: int | None = -1,
 ) -> Dataset:
-    """Ingest files ((path, display name) pairs or plain paths) and derive the facts for a programme.
+    """Ingest files ((path, display name) pairs or plain paths) and derive the facts for a programme, in this
+    process (trusted files: the sample, tests, the benchmark; an upload goes through analytics.uploads).
 
     `max_file_bytes`: -1 applies the server's upload limit (config/server.toml), None none (command line).
     """
-    pairs = [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
+    pairs = file_pairs(files)
     programme = programme or load_programme()
     # A lower limit while ingesting: the peak of reading and checking a large file stays bounded (bench/), and
     # an upload leaves room for the published dataset that is served meanwhile.
     con = connect(settings().ingest_memory_limit)
-    result = ingest(con, pairs, overrides, max_file_bytes)
-    build_facts(con, programme)
+    result = build(con, pairs, overrides, programme, max_file_bytes)
     harden(con)
+    return Dataset(
+        con=con,
+        programme=programme,
+        result=result,
+        version=content_version(pairs),
+        label=label or ", ".join(name for _, name in pairs),
+    )
+
+
+def file_pairs(files: list[Path | str] | list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    return [(Path(f[0]), f[1]) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    pairs: list[tuple[Path, str]],
+    overrides: Overrides | None,
+    programme: Programme,
+    max_file_bytes: int | None,
+) -> IngestResult:
+    """Ingest `pairs` into `con` and derive the facts: the work shared by load_files and an upload's worker."""
+    overrides = overrides or Overrides()
+    overrides.check()
+    try:
+        result = ingest(con, pairs, overrides, max_file_bytes)
+    except MappingError as exc:
+        # A required column "not found" because the mapping names a header the file does not have: say so.
+        overrides.refuse_unknown_headers([m.source for m in exc.mappings])
+        raise
+    overrides.refuse_unknown_headers([m.source for m in result.mappings])
+    build_facts(con, programme)
+    return result
+
+
+def content_version(pairs: list[tuple[Path, str]]) -> str:
+    """A hash of the files' names and contents: the cache key of a dataset that is not a published snapshot."""
     digest = hashlib.blake2b(digest_size=8)
     for path, name in pairs:
         digest.update(name.encode())
@@ -82,13 +139,7 @@ def load_files(
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
-    return Dataset(
-        con=con,
-        programme=programme,
-        result=result,
-        version=digest.hexdigest(),
-        label=label or ", ".join(name for _, name in pairs),
-    )
+    return digest.hexdigest()
 
 
 def summary(dataset: Dataset, filters: Filters) -> dict:

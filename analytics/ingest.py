@@ -139,23 +139,78 @@ class Overrides:
 
     @classmethod
     def load(cls, path: str | Path | None) -> Overrides:
+        """Read and check a mapping file; every problem is an InputError in words (the command line exits 2)."""
         if not path:
             return cls()
         path = Path(path)
+        if path.is_dir():
+            raise InputError(f"mapping file {path.name}: is a directory, not a file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"mapping file not found: {path.name}") from None
+        except OSError as exc:
+            raise InputError(f"mapping file {path.name}: cannot be read ({exc.strerror})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}: not a valid TOML mapping file ({exc})") from None
-        columns = {str(k): str(v) for k, v in dict(raw.get("columns", {})).items()}
-        unknown = sorted(set(columns) - set(COLUMN_KIND))
+        except RecursionError:
+            raise InputError(f"{path.name}: not a mapping file (nested too deeply)") from None
+        unknown_sections = sorted(set(raw) - {"columns", "options"})
+        if unknown_sections:
+            raise InputError(
+                f"{path.name}: unknown section(s) {unknown_sections}; a mapping file has [columns] and [options]",
+            )
+        table, options = raw.get("columns", {}), raw.get("options", {})
+        if not isinstance(table, dict) or not isinstance(options, dict):
+            raise InputError(
+                f'{path.name}: [columns] and [options] must be tables (lines such as seats = "Anzahl")',
+            )
+        wrong = sorted(k for k, v in table.items() if not isinstance(v, str) or not v.strip())
+        if wrong:
+            raise InputError(
+                f'{path.name}: [columns] {", ".join(wrong)} must name a header as text, such as seats = "Anzahl"',
+            )
+        unknown = sorted(set(table) - set(COLUMN_KIND))
         if unknown:
             raise InputError(f"{path.name}: unknown column name(s) {unknown}; allowed: {sorted(COLUMN_KIND)}")
-        decimal = raw.get("options", {}).get("decimal")
+        unknown_options = sorted(set(options) - {"decimal"})
+        if unknown_options:
+            raise InputError(f"{path.name}: unknown option(s) {unknown_options}; allowed: decimal")
+        decimal = options.get("decimal")
         if decimal not in (None, ",", "."):
             raise InputError(f'{path.name}: options.decimal must be "," or "."')
-        return cls(columns=columns, decimal=decimal)
+        overrides = cls(columns=dict(table), decimal=decimal)
+        overrides.check(path.name)
+        return overrides
+
+    def check(self, name: str = "the mapping") -> None:
+        """One header feeds one column: a header named for two or more columns is refused."""
+        fields: dict[str, list[str]] = {}
+        for canonical, header in self.columns.items():
+            fields.setdefault(header_key(header), []).append(canonical)
+        for canonical, header in self.columns.items():
+            named = fields[header_key(header)]
+            if len(named) > 1 and canonical == named[0]:
+                raise InputError(
+                    f"{name}: the header {header!r} is mapped to {', '.join(named)}; one column can feed one field",
+                    code="mapping_twice",
+                    header=header,
+                    columns=", ".join(named),
+                )
+
+    def refuse_unknown_headers(self, sources: list[Source]) -> None:
+        """A header named in the mapping that no uploaded file or sheet has is a mistake, not a choice."""
+        present = {header_key(h) for source in sources for h in source.headers}
+        for canonical, header in self.columns.items():
+            if header_key(header) not in present:
+                files = ", ".join(dict.fromkeys(s.label for s in sources))
+                raise InputError(
+                    f"the mapping names the header {header!r} for {canonical}, but {files} has no such column",
+                    code="mapping_unknown_header",
+                    header=header,
+                    column=canonical,
+                    file=files,
+                )
 
 
 # ---------------------------------------------------------------- mapping
@@ -263,7 +318,11 @@ def _value_sql(
     # A lone "-" is how Partner Center and distributor reports write "no value" (PRODUCT.md section 3).
     v = f"NULLIF(NULLIF(trim({col}), ''), '-')"
     if kind == ID:
-        expr = f"NULLIF(upper(regexp_replace({col}, '\\s+', '', 'g')), '')"
+        # One id however it is written: Unicode NFC, fullwidth forms as ASCII (the part of NFKC that ids meet),
+        # and no white space, control or format character anywhere (README "Ids" lists them), upper case.
+        nfc = f"nfc_normalize({col})"
+        narrow = f"CASE WHEN regexp_matches({nfc}, '[{_FULLWIDTH[0]}-{_FULLWIDTH[-1]}]') THEN translate({nfc}, '{_FULLWIDTH}', '{_ASCII}') ELSE {nfc} END"
+        expr = f"NULLIF(upper(regexp_replace({narrow}, '{_INVISIBLE}', '', 'g')), '')"
         empty = ", ".join(f"'{value}'" for value in ("-", *no_reseller))
         expr = f"CASE WHEN trim({col}) IN ({empty}) THEN NULL ELSE {expr} END"
         return expr, "false"
@@ -272,13 +331,15 @@ def _value_sql(
         return f"left(NULLIF(trim({col}), ''), {MAX_TEXT})", "false"
     if kind == INT:
         # Seats are whole numbers: digits grouped by threes with one separator ("1.234", "1,234", "1 234") can
-        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected.
-        expr = (
+        # only mean thousands, whatever the file's decimal mark; "1,5" or "-3" are rejected. At most MAX_SEATS per
+        # row, so that no sum of seats can leave BIGINT (a hundred billion rows would be needed).
+        number = (
             f"CASE WHEN regexp_full_match({v}, '\\d{{1,15}}') THEN TRY_CAST({v} AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,3}}([.]\\d{{3}})+|\\d{{1,3}}(,\\d{{3}})+|\\d{{1,3}}({_GROUPING}\\d{{3}})+') "
             f"THEN TRY_CAST(regexp_replace({v}, '[^0-9]', '', 'g') AS BIGINT) "
             f"WHEN regexp_full_match({v}, '\\d{{1,15}}[.,]0+') THEN TRY_CAST(regexp_extract({v}, '^\\d+') AS BIGINT) END"
         )
+        expr = f"CASE WHEN ({number}) <= {MAX_SEATS} THEN ({number}) END"
         if negative:
             expr = (
                 f"CASE WHEN starts_with({v}, '-') THEN -({expr.replace(v, f'ltrim({v}, {chr(39)}-{chr(39)})')}) "
@@ -289,22 +350,53 @@ def _value_sql(
         return _decimal_sql(v, decimal_comma), f"{v} IS NOT NULL AND ({_decimal_sql(v, decimal_comma)}) IS NULL"
     if kind == DATE:
         expr = (
-            # Four-digit years from 1900 on: "0022" is a typo, not the year 22.
-            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ].*)?') "
+            # Four-digit years from 1900 on: "0022" is a typo, not the year 22. A time after the date must be a
+            # time of day (Partner Center writes one); anything else after it makes the value no date.
+            f"CASE WHEN regexp_full_match({v}, '{_YEAR}-\\d{{2}}-\\d{{2}}([T ]{_TIME}{_ZONE})?') "
             f"THEN TRY_CAST(substr({v}, 1, 10) AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}\\.\\d{{1,2}}\\.{_YEAR}( {_TIME})?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%d.%m.%Y') AS DATE) "
-            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( .*)?') "
+            f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/{_YEAR}( ({_TIME}|{_TIME_12}))?') "
             f"THEN CAST(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') AS DATE) END"
         )
         return expr, f"{v} IS NOT NULL AND ({expr}) IS NULL"
     # Vocabularies (bool, country, segment, billing, program, status, language) are looked up in the vocab
     # table; a spelling whose value is NULL there means "unknown" and is no error.
     alias = f"v_{canonical}"
+    if kind == schema.SEGMENT:
+        # A spelling not in the list is read by its words, e.g. Insights' "Small, Medium & Corporate Education".
+        guess = " ".join(
+            f"WHEN regexp_matches(lower({v}), '{words}') THEN '{value}'" for words, value in _SEGMENT_WORDS
+        )
+        value = f"coalesce({alias}.value, CASE {guess} END)"
+        return value, f"{v} IS NOT NULL AND {value} IS NULL"
+    if canonical == "marketplace":
+        # "IM - Germany" names its country after the dash; "IM Germany" in its last word.
+        return f"coalesce({alias}.value, {alias}_last.value)", "false"
     return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.alias IS NULL"
 
 
+# Segment words, first match wins ("... Public Sector" is government even when it also says "Corporate").
+_SEGMENT_WORDS = (
+    ("public sector|government|behörde|öffentlich", "government"),
+    ("education|academic|bildung", "education"),
+    ("non-?profit|charit|gemeinnützig", "nonprofit"),
+    ("commercial|corporate|enterprise|gewerblich", "commercial"),
+)
+
+
 _YEAR = "(19|[2-9][0-9])[0-9]{2}"
+# A time of day after a date: 0:00 to 23:59:59 with optional fractions; 12:00:00 AM style; a UTC offset or Z.
+_TIME = "([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,9})?)?"
+_TIME_12 = "(0?[1-9]|1[0-2]):[0-5][0-9](:[0-5][0-9])? ?[AaPp][Mm]"
+_ZONE = "( ?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?"
+MAX_SEATS = 10_000_000  # per row (README "Numbers")
+# Fullwidth ASCII forms (U+FF01..U+FF5E) and the ASCII characters they stand for, for translate().
+_FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)).replace("'", "''")
+# White space, separators, control and format characters (U+00A0, U+202F, U+3000, U+FEFF, U+200B..U+200D,
+# U+2060, U+00AD, direction marks, ...): never part of an id.
+_INVISIBLE = "[\\s\\p{Z}\\p{Cc}\\p{Cf}]+"
 # Spaces (also no-break and narrow no-break) and the Swiss apostrophe group digits too.
 _GROUPING = "[ \u00a0\u202f'']"
 
@@ -387,8 +479,13 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
             # names its country after the dash.
             joins.append(
                 f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "
-                f"AND v_{canonical}.alias = lower(trim(regexp_replace({col}, '^[A-Za-z]{{2,4}} - ', '')))"
+                f"AND v_{canonical}.alias = lower(trim(regexp_replace({col}, '^.* - ', '')))"
             )
+            if canonical == "marketplace":
+                joins.append(
+                    f"LEFT JOIN vocab v_{canonical}_last ON v_{canonical}_last.kind = '{kind}' "
+                    f"AND v_{canonical}_last.alias = lower(regexp_extract({col}, '([^ ]+)\\s*$', 1))"
+                )
         elif kind in schema.VOCABULARIES:
             joins.append(
                 f"LEFT JOIN vocab v_{canonical} ON v_{canonical}.kind = '{kind}' "
@@ -476,7 +573,8 @@ def ingest(
     for name in typed:
         con.execute(f"DROP TABLE IF EXISTS {name}")
     _physical_lines(con, sources)
-    warnings += _single_customer(con, mappings)
+    single = _single_customer(con, mappings)
+    warnings += single
     countries_from = _resolve_countries(con)
     unknown = _unknown(con, countries_from)
     warnings += _unknown_notes(unknown)
@@ -489,7 +587,7 @@ def ingest(
         warnings=warnings,
         files=files_report,
         programs=programs,
-        origins=_origins(mappings, programs, countries_from, unknown),
+        origins=_origins(mappings, programs, countries_from, unknown, single_customer=bool(single)),
         unknown=unknown,
     )
 
@@ -501,14 +599,16 @@ REQUIRED_FACTS = ("subscription_id", "seats", "term_end_date")
 def _check_facts(mappings: list[Mapping]) -> None:
     """Refuse the upload when no file holds subscriptions, or a subscription file lacks a required fact."""
     if not any(m.table == "subscriptions" for m in mappings):
-        lists = ", ".join(f"{m.source.label} ({m.kind})" for m in mappings)
+        from analytics.words import text
+
+        lists = ", ".join(f"{m.source.label} ({text('en', 'kind.' + m.kind)})" for m in mappings)
         raise InputError(
             f"no subscription list: {lists} "
             f"{'is a customer or partner list' if len(mappings) == 1 else 'are customer or partner lists'}; "
             "upload a subscription list as well (a file with a subscription id, the number of seats and the "
             "term end date for each subscription), together with these or on its own",
             code="no_subscriptions",
-            files=lists,
+            files=tuple((m.source.label, m.kind) for m in mappings),
         )
     for m in mappings:
         if m.table != "subscriptions":
@@ -850,7 +950,9 @@ def _unknown_notes(unknown: dict) -> list[Note]:
 _DEFAULT_VALUES = {"segment": "commercial", "status": "active", "billing_term": "unknown", "program": "legacy"}
 
 
-def _origins(mappings: list[Mapping], programs: list[dict], countries_from: dict, unknown: dict) -> list[dict]:
+def _origins(
+    mappings: list[Mapping], programs: list[dict], countries_from: dict, unknown: dict, single_customer: bool = False
+) -> list[dict]:
     """For every file and canonical field: the column it was read from, or how it was derived, its default, or
     that it is unknown (with the rows concerned). Codes and parameters; the edges say them in words."""
     rows = []
@@ -871,13 +973,15 @@ def _origins(mappings: list[Mapping], programs: list[dict], countries_from: dict
             elif name == "country" and "marketplace" in m.columns:
                 entry.update(origin="derived", detail="marketplace", column=m.source.headers[m.columns["marketplace"]])
             elif name == "country":
-                how = ", ".join(f"{k} {v}" for k, v in countries_from.items() if k not in ("row", "unknown") and v)
+                found = {k: v for k, v in countries_from.items() if k in ("customer", "partner") and v}
                 entry.update(
-                    origin="derived" if how else "unknown",
+                    origin="derived" if found else "unknown",
                     detail="country_lookup",
-                    column=how or None,
+                    counts=found,
                     rows=unknown["country"],
                 )
+            elif name == "customer_id" and single_customer:
+                entry.update(origin="derived", detail="single_customer")
             elif name in _DEFAULT_VALUES:
                 entry.update(origin="default", column=_DEFAULT_VALUES[name])
             elif name in ("partner_id", "customer_id"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from analytics.errors import InputError
@@ -25,6 +25,8 @@ class Programme:
     readiness_deadline: dt.date
     exempt_segments: tuple[str, ...]
     readiness_steps: tuple[str, ...] = READINESS_STEPS
+    # What looks wrong but is allowed (a cutoff before a deadline); the command line prints them on stderr.
+    warnings: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return (
@@ -34,33 +36,51 @@ class Programme:
 
 
 def load_programme(path: str | Path | None = None) -> Programme:
-    """Read a programme file; `RADAR_PROGRAMME` names it when `path` is not given."""
+    """Read a programme file; `RADAR_PROGRAMME` names it when `path` is not given. Every problem is an
+    InputError in words; a cutoff before a deadline is allowed but warned about (`Programme.warnings`)."""
     path = Path(path or os.environ.get("RADAR_PROGRAMME") or DEFAULT_PATH)
+    if path.is_dir():
+        raise InputError(f"programme file {path.name}: is a directory, not a file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"programme file not found: {path.name}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except OSError as exc:
+        raise InputError(f"programme file {path.name}: cannot be read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path.name}: not valid TOML ({exc})") from None
-    try:
-        programme = Programme(
-            name=str(raw.get("name", "Programme")),
-            cutoff=_date(raw, "cutoff", path),
-            opt_out_deadline=_date(raw, "opt_out_deadline", path),
-            readiness_deadline=_date(raw, "readiness_deadline", path),
-            exempt_segments=tuple(raw.get("exempt_segments", SEGMENTS[1:])),
-            readiness_steps=tuple(raw.get("readiness_steps", READINESS_STEPS)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{path.name}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path.name}: not a programme file (nested too deeply)") from None
+    name = raw.get("name", "Programme")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f'{path.name}: name must be a text such as "End of CSP Legacy renewals"')
+    programme = Programme(
+        name=name,
+        cutoff=_date(raw, "cutoff", path),
+        opt_out_deadline=_date(raw, "opt_out_deadline", path),
+        readiness_deadline=_date(raw, "readiness_deadline", path),
+        exempt_segments=_texts(raw, "exempt_segments", SEGMENTS[1:], path),
+        readiness_steps=_texts(raw, "readiness_steps", READINESS_STEPS, path),
+    )
     unknown = set(programme.exempt_segments) - set(SEGMENTS)
     if unknown:
-        raise InputError(f"{path.name}: unknown exempt segment(s) {sorted(unknown)}; allowed: {list(SEGMENTS)}")
+        raise InputError(
+            f"{path.name}: unknown exempt segment(s) {sorted(unknown)}; allowed: {list(SEGMENTS)}",
+        )
     if "commercial" in programme.exempt_segments:
         raise InputError(f"{path.name}: the commercial segment cannot be exempt")
     if tuple(programme.readiness_steps) != READINESS_STEPS:
         raise InputError(f"{path.name}: readiness_steps must be {list(READINESS_STEPS)}")
-    return programme
+    warnings = [
+        f"{path.name}: the cutoff {programme.cutoff:%Y-%m-%d} is before the {label} {deadline:%Y-%m-%d}; "
+        f"partners would have until after the cutoff to {task}"
+        for label, deadline, task in (
+            ("opt-out deadline", programme.opt_out_deadline, "opt out"),
+            ("readiness deadline", programme.readiness_deadline, "get ready"),
+        )
+        if programme.cutoff < deadline
+    ]
+    return replace(programme, warnings=tuple(warnings))
 
 
 def _date(raw: dict, key: str, path: Path) -> dt.date:
@@ -70,5 +90,15 @@ def _date(raw: dict, key: str, path: Path) -> dt.date:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise ValueError(f"'{key}' must be a date like 2022-07-11")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(f"{path.name}: {key} must be a date like 2022-07-11, not {value!r}")
+
+
+def _texts(raw: dict, key: str, default: tuple[str, ...], path: Path) -> tuple[str, ...]:
+    value = raw.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f'{path.name}: {key} must be a list of names such as ["education"]')
+    return tuple(value)

@@ -93,8 +93,14 @@ def detect_encoding(sample: bytes) -> str:
     """The encoding to read a text file with; German Excel CSVs are cp1252."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    # UTF-32 before UTF-16: the UTF-32 LE mark (FF FE 00 00) starts with the UTF-16 LE one (FF FE).
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    unmarked = _utf32_without_mark(sample)
+    if unmarked:
+        return unmarked
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -112,11 +118,24 @@ def detect_encoding(sample: bytes) -> str:
         return "latin-1"
 
 
+def _utf32_without_mark(sample: bytes) -> str | None:
+    """UTF-32 without a byte order mark: text of Western characters has three zero bytes in every four."""
+    body = sample[: len(sample) // 4 * 4][:4096]
+    if len(body) < 8:
+        return None
+    zero = [body[i::4].count(0) / (len(body) // 4) for i in range(4)]
+    if zero[1] == zero[2] == zero[3] == 1.0 and zero[0] < 1.0:
+        return "utf-32-le"
+    if zero[0] == zero[1] == zero[2] == 1.0 and zero[3] < 1.0:
+        return "utf-32-be"
+    return None
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
     with path.open("rb") as handle:
         sample = handle.read(SNIFF_BYTES)
     encoding = detect_encoding(sample)
-    if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16")):
+    if b"\x00" in sample and not encoding.startswith(("utf_16", "utf_32", "utf-16", "utf-32")):
         line = sample[: sample.index(b"\x00")].count(b"\n") + 1
         raise InputError(
             f"{name}, line {line}: contains a NUL byte; this is not a text (CSV) file",
@@ -134,6 +153,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     mixed = "\n" in text and re.search(r"\r(?!\n)", text) is not None
     if encoding not in ("utf-8", "utf-8-sig") or mixed:
         tmp = _transcode(path, encoding, name, universal_newlines=mixed)
+        readable = Path(tmp)
+    elif GLOB.search(str(path)):
+        # DuckDB expands *, ? and [...] in a path: a file literally named "a*.csv" is read through a link.
+        tmp = _literal_link(path)
         readable = Path(tmp)
     table = f"raw_{index}"
     width = len(header_row)
@@ -158,6 +181,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         _drop_empty_rows(con, table, width + 1)
         _refuse_nul(con, table, width + 1, name)
         short = con.execute(f"SELECT min(_line) FROM {table} WHERE c{width - 1} IS NULL").fetchone()[0]
+        if _spans_lines(con, table, width + 1, rejects):
+            _refuse_swallowing_quote(path, encoding, delimiter, header_line, [str(h) for h in header_row], name)
+    except duckdb.OutOfMemoryException:
+        raise  # not a property of the file: the worker reports the memory limit
     except duckdb.Error as exc:
         raise InputError(
             f"{name}: cannot be read as CSV ({_first_line(exc, readable, name)})", code="not_csv", file=name
@@ -186,21 +213,105 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
     return source
 
 
+# How much of a file is looked at for rows shorter than the header (they are padded wherever they are; the scan
+# only finds the line the warning names, and the export bug it reports shortens every row).
+SHORT_ROW_SCAN_BYTES = 2 * 1024 * 1024
+
+
 def first_short_line(source: Source, width: int) -> int | None:
     """The physical line of the first record with fewer fields than the header (a known export bug, e.g.
-    CloudBlue's reports leave out their last, error column), or None. Only read when some record's last field is
-    empty, since DuckDB pads short records without saying so."""
-    with open(source.path, encoding=source.encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=source.delimiter)
+    CloudBlue's reports leave out their last, error column) within the first SHORT_ROW_SCAN_BYTES, or None.
+    Only read when some record's last field is empty, since DuckDB pads short records without saying so."""
+    with open(source.path, "rb") as raw:
+        head = raw.read(SHORT_ROW_SCAN_BYTES)
+    text = head.decode(source.encoding, errors="replace")
+    if len(head) == SHORT_ROW_SCAN_BYTES:
+        text = text[: text.rfind("\n") + 1]  # the cut last line is no record
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter)
+    consumed = 0
+    for row in reader:
+        start = consumed + 1
+        consumed = reader.line_num
+        if consumed <= source.header_line or not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width:
+            return start
+    return None
+
+
+GLOB = re.compile(r"[*?\[\]{}]")
+# A quoted value that runs over this many lines that look like records of the file is a stray quote.
+SWALLOWED_RECORDS = 2
+
+
+def _literal_link(path: Path) -> str:
+    """A symbolic link with a plain, random name to `path` (removed like a transcoded copy)."""
+    fd, link = tempfile.mkstemp(suffix=".csv", prefix="radar-")
+    os.close(fd)
+    os.unlink(link)
+    os.symlink(os.path.abspath(path), link)  # fails, rather than follows, should the name be taken meanwhile
+    return link
+
+
+def _spans_lines(con: duckdb.DuckDBPyConnection, table: str, width: int, rejects: list) -> bool:
+    """Whether any record runs over more than one line: a value with a line break, or a record DuckDB refused
+    as longer than its maximum line (then the file's remainder is gone). Only then is the file scanned."""
+    if any(kind == "LINE SIZE OVER MAXIMUM" or "\n" in (text or "") for _line, kind, text in rejects):
+        return True
+    breaks = " OR ".join(f"strpos(c{i}, chr(10)) > 0 OR strpos(c{i}, chr(13)) > 0" for i in range(width))
+    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {breaks})").fetchone()[0]
+
+
+def _refuse_swallowing_quote(
+    path: Path, encoding: str, delimiter: str, header_line: int, headers: list[str], name: str
+) -> None:
+    """Refuse a file in which a quote opens and never closes where it should: the lines after it become one
+    value, so their records vanish without a word (DuckDB then reports one long line, or one short record).
+
+    The file is read once with Python's csv module; a value whose line breaks enclose lines that have as many
+    delimiters as a record of this file (one such line in a record that ends short, or two or more) is such a
+    quote. Quoted values with line breaks of their own (addresses, notes) are read as before.
+    """
+    width = len(headers)
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
         consumed = 0
         for row in reader:
-            start = consumed + 1
-            consumed = reader.line_num
-            if consumed <= source.header_line or not row or not any(cell.strip() for cell in row):
+            start, consumed = consumed + 1, reader.line_num
+            if consumed <= header_line or consumed == start:
                 continue
-            if len(row) < width:
-                return start
-    return None
+            for position, value in enumerate(row):
+                inner = re.split(r"\r\n|\r|\n", value)
+                if len(inner) == 1:
+                    continue
+                records = sum(1 for line in inner[1:] if line.count(delimiter) >= max(width - 1, 1))
+                if records >= SWALLOWED_RECORDS or records and len(row) < width:
+                    swallowed = len(inner) - 1 - (inner[-1] == "")
+                    line = start + sum(len(re.findall(r"\r\n|\r|\n", v)) for v in row[:position])
+                    column = headers[position] if position < width else f"field {position + 1}"
+                    character = _quote_position(path, encoding, line, inner[0])
+                    raise InputError(
+                        f"{name}, line {line}, character {character} (column {column!r}): a quote opens here and "
+                        f"is not closed where the value ends, so the next {swallowed:,} lines, which are records "
+                        "of their own, would be read as part of this one value and vanish; the file is refused. "
+                        'Remove the stray " or write it twice ("")',
+                        code="unbalanced_quote",
+                        file=name,
+                        line=line,
+                        column=column,
+                        character=character,
+                        lines=f"{swallowed:,}",
+                    )
+
+
+def _quote_position(path: Path, encoding: str, line: int, rest: str) -> int:
+    """The character (1-based) of the quote on `line` that opens a value whose first line is `rest`."""
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == line:
+                text = text.rstrip("\r\n")
+                return max(len(text) - len(rest), 1)
+    return 1
 
 
 def _drop_empty_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
@@ -422,36 +533,92 @@ def _extra_cells(row: list, width: int) -> str | None:
 # ---------------------------------------------------------------- Parquet
 
 
+PARQUET_BATCH_ROWS = 122_880
+_BINARY = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary, pa.types.is_binary_view)
+
+
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int) -> Source:
+    """Read a Parquet file batch by batch into text columns; nested and binary columns are refused by name."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for broken files
         raise InputError(
             f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
         ) from None
+    for column in schema:
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if pa.types.is_nested(kind) or any(is_binary(kind) for is_binary in _BINARY):
+            raise InputError(
+                f"{name}: column {column.name!r} holds {kind} values (nested or binary data); an export column "
+                "holds text, numbers, dates or true/false. Flatten it, or leave it out of the file",
+                code="parquet_nested",
+                file=name,
+                column=column.name,
+                type=str(kind),
+            )
+    headers = list(schema.names)
+    raw = f"raw_{index}"
+    rows = 0
     try:
-        headers = list(table.column_names)
-        data = {f"c{i}": [_cell_text(v) for v in column.to_pylist()] for i, column in enumerate(table.columns)}
+        for batch in parquet.iter_batches(PARQUET_BATCH_ROWS):
+            data = {f"c{i}": _parquet_text(column) for i, column in enumerate(batch.columns)}
+            data[f"c{len(headers)}"] = pa.nulls(batch.num_rows, pa.string())
+            data["_line"] = pa.array(range(rows + 2, rows + batch.num_rows + 2), pa.int64())
+            _load_arrow(con, raw, data, append=rows > 0)
+            rows += batch.num_rows
+        if rows == 0:
+            _load_arrow(con, raw, {**{f"c{i}": [] for i in range(len(headers) + 1)}, "_line": []})
+    except (duckdb.OutOfMemoryException, MemoryError):
+        raise  # not a property of the file (the worker reports a memory limit)
     except Exception as exc:  # dates beyond year 9999, text that is not UTF-8, types Python cannot hold
         raise InputError(
             f"{name}: not a readable Parquet file ({_first_line(exc, path, name)})", code="bad_parquet", file=name
         ) from None
-    data[f"c{len(headers)}"] = [None] * table.num_rows
-    data["_line"] = list(range(2, table.num_rows + 2))
-    raw = f"raw_{index}"
-    _load_arrow(con, raw, data)
-    return Source(
-        file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=table.num_rows, format="parquet"
+    return Source(file=name, sheet=None, table=raw, headers=headers, header_line=1, rows=rows, format="parquet")
+
+
+def _parquet_text(column: pa.Array) -> pa.Array:
+    """A Parquet column as the text the CSV path would have seen (as _cell_text writes it): converted by Arrow
+    for text, whole numbers, true/false and dates; value by value for the rest (decimals, times)."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.dictionary_decode(), kind.value_type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), pa.string())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        text = pc.cast(column, pa.string())
+        text.validate(full=True)  # text that is not UTF-8 (a damaged file) is refused, not handed to DuckDB
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_floating(kind):
+        whole = pc.all(pc.equal(pc.trunc(column), column)).as_py()
+        if whole is not False:
+            try:
+                return pc.cast(pc.cast(column, pa.int64()), pa.string())  # 18.0 -> "18", as _cell_text does
+            except pa.ArrowInvalid:
+                pass  # beyond int64: value by value
+    return pa.array([_cell_text(v) for v in column.to_pylist()], pa.string())
+
+
+def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict, append: bool = False) -> None:
+    arrow = pa.table(
+        {
+            k: v if isinstance(v, pa.Array) else pa.array(v, type=pa.int64() if k == "_line" else pa.string())
+            for k, v in data.items()
+        }
     )
-
-
-def _load_arrow(con: duckdb.DuckDBPyConnection, table: str, data: dict) -> None:
-    arrow = pa.table({k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()})
     con.register("arrow_in", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow_in")
+        if append:
+            con.execute(f"INSERT INTO {table} SELECT * FROM arrow_in")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow_in")
     finally:
         con.unregister("arrow_in")
 

@@ -505,8 +505,10 @@ def synonym_index() -> dict[str, str]:
 # A value that maps to None is a known spelling of "unknown": accepted, stored as NULL (PRODUCT.md section 3:
 # `-` for unknown, as Partner Center and distributor reports write it).
 BOOLEANS = {
-    **dict.fromkeys(("true", "t", "yes", "y", "ja", "j", "1", "wahr", "x", "done", "erledigt", "ok"), "true"),
-    **dict.fromkeys(("false", "f", "no", "n", "nein", "0", "falsch", "open", "offen"), "false"),
+    **dict.fromkeys(
+        ("true", "t", "yes", "y", "ja", "j", "1", "wahr", "x", "done", "erledigt", "ok", "enabled", "on"), "true"
+    ),
+    **dict.fromkeys(("false", "f", "no", "n", "nein", "0", "falsch", "open", "offen", "disabled", "off"), "false"),
     **dict.fromkeys(("-", "unknown", "unbekannt", "n/a"), None),
 }
 LANGUAGES = {
@@ -667,6 +669,18 @@ COUNTRY_EXTRAS = {
     "belgië": "BE",
     "nederland": "NL",
     "österreich": "AT",
+    # Names Partner Center Insights' CustomerMarket may use where CLDR's differ.
+    "korea": "KR",
+    "republic of korea": "KR",
+    "hong kong sar": "HK",
+    "macao sar": "MO",
+    "turkey": "TR",
+    "russian federation": "RU",
+    "viet nam": "VN",
+    "ivory coast": "CI",
+    "cote d'ivoire": "CI",
+    "côte d'ivoire": "CI",
+    "taiwan, province of china": "TW",
 }
 
 

@@ -14,6 +14,7 @@ a half-written snapshot stays in staging/, which is never listed and is swept on
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import getpass
 import json
@@ -33,6 +34,8 @@ from analytics.errors import InputError, Note
 from analytics.facts import build_facts
 from analytics.ingest import REJECT_COLUMNS, IngestResult
 from analytics.programme import Programme, load_programme
+from analytics.settings import settings
+from analytics.uploads import display_name
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
 TABLES = ("subscriptions", "partners", "customers", "rejects")
@@ -167,14 +170,47 @@ class Store:
 
     @contextmanager
     def _lock(self):
-        """One publisher or rollback at a time across processes (an flock on store/.lock)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """One publisher or rollback at a time across processes (an flock on store/.lock); a read-only or full
+        store is reported as such (InputError), whatever step meets it."""
+        with self._faults():
+            self.path.mkdir(parents=True, exist_ok=True)
+            with open(self.path / ".lock", "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _faults(self):
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise InputError(
+                    f"the store folder {self.path} is read-only (or not writable by this user): nothing was "
+                    "changed, the current snapshot stays",
+                    code="store_read_only",
+                ) from None
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InputError(
+                    f"the disk of the store folder {self.path} is full: nothing was changed, the current snapshot "
+                    "stays; free some space (or delete old snapshots) and try again",
+                    code="store_full",
+                ) from None
+            raise
+
+    def shrinks(self, dataset: Dataset) -> int | None:
+        """The current snapshot's accepted subscriptions when publishing `dataset` would cut them by more than
+        the configured share (config/server.toml [publish] shrink_percent), else None."""
+        current = self.current_id()
+        if current is None:
+            return None
+        before = int(self.get(current).rows().get("subscriptions", 0))
+        after = int(dataset.result.accepted.get("subscriptions", 0))
+        if before and after < before * (1 - settings().shrink_percent / 100):
+            return before
+        return None
 
     def publish(
         self,
@@ -183,12 +219,17 @@ class Store:
         published_by: str | None = None,
         *,
         make_current: bool = True,
+        allow_shrink: bool | int = False,
         _crash_before_switch: bool = False,
     ) -> str:
         """Write `dataset` as a new snapshot and make it current; returns its id.
 
-        `sources` are (file name, size in bytes) of the upload. `_crash_before_switch` is for tests: it stops
-        after the snapshot is written and before the pointer moves, as a crash there would.
+        `sources` are (file name, size in bytes) of the upload. A dataset with far fewer accepted subscriptions
+        than the current snapshot (`shrinks`) is refused (code "shrink"), so that a stray quote or a truncated
+        export cannot replace everyone's data unnoticed, unless `allow_shrink` is True or the current snapshot's
+        subscription count the user saw and confirmed (a snapshot published meanwhile needs a new confirmation).
+        `_crash_before_switch` is for tests: it stops after the snapshot is written and before the pointer moves,
+        as a crash there would.
         """
         if dataset.result.accepted.get("subscriptions", 0) == 0:
             raise InputError(
@@ -201,11 +242,28 @@ class Store:
         with self._lock():
             # The whole publish holds the lock, so sweeping staging/ never removes another writer's work.
             self._sweep_staging()
+            before = self.shrinks(dataset) if make_current else None
+            if before is not None and allow_shrink is not True and allow_shrink != before:
+                after = dataset.result.accepted.get("subscriptions", 0)
+                raise InputError(
+                    f"{dataset.label}: not published, it has {after:,} accepted subscriptions where the current "
+                    f"snapshot has {before:,} (more than {settings().shrink_percent:g}% fewer); confirm with "
+                    "--allow-shrink (command line) or the checkbox on the Data page if that is right",
+                    code="shrink",
+                    file=dataset.label,
+                    current=f"{before:,}",
+                    new=f"{after:,}",
+                    percent=f"{settings().shrink_percent:g}",
+                )
             snapshot_id = self._write(dataset, sources, published_by)
             if _crash_before_switch:
                 raise SystemExit("simulated crash between writing and switching")
             if make_current:
-                self._switch(snapshot_id)
+                try:
+                    self._switch(snapshot_id)
+                except OSError:
+                    self._discard(snapshot_id)  # not current, so not kept: "nothing was changed" stays true
+                    raise
         return snapshot_id
 
     def _write(self, dataset: Dataset, sources: list[tuple[str, int]], published_by: str | None) -> str:
@@ -215,6 +273,24 @@ class Store:
         self.snapshots.mkdir(parents=True, exist_ok=True)
         work = self.staging / f"{snapshot_id}.{secrets.token_hex(4)}"
         work.mkdir()
+        try:
+            self._write_into(work, snapshot_id, now, dataset, sources, published_by)
+        except BaseException:
+            # A full disk or a crash of the writer: what was staged goes now, so that the space is free again
+            # (a rollback needs a little of it) and nothing waits for the next publish to sweep it.
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return snapshot_id
+
+    def _write_into(
+        self,
+        work: Path,
+        snapshot_id: str,
+        now: dt.datetime,
+        dataset: Dataset,
+        sources: list[tuple[str, int]],
+        published_by: str | None,
+    ) -> None:
         cur = dataset.cursor()
         rows = {}
         for table in TABLES:
@@ -229,7 +305,7 @@ class Store:
             "id": snapshot_id,
             "created": now.isoformat(),
             "label": dataset.label,
-            "sources": [{"name": name, "bytes": size} for name, size in sources],
+            "sources": [{"name": display_name(name), "bytes": size} for name, size in sources],
             "rows": {t: rows[t] for t in TABLES[:3]},
             "rejected": dataset.result.rejected,
             "rejected_problems": rows["rejects"],
@@ -248,7 +324,6 @@ class Store:
         _fsync_tree(work)
         os.rename(work, self.snapshots / snapshot_id)
         _fsync_dir(self.snapshots)
-        return snapshot_id
 
     def rollback(self, snapshot_id: str) -> None:
         """Make an earlier snapshot current again."""
@@ -273,13 +348,26 @@ class Store:
             os.rename(target, trash)
             shutil.rmtree(trash, ignore_errors=True)
 
+    def _discard(self, snapshot_id: str) -> None:
+        """Remove a snapshot that was written but never made current (best effort: the disk may be full)."""
+        trash = self.staging / f"deleted-{snapshot_id}.{secrets.token_hex(4)}"
+        try:
+            os.rename(self.snapshots / snapshot_id, trash)
+        except OSError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
     def _switch(self, snapshot_id: str) -> None:
         tmp = self.path / f".CURRENT.{secrets.token_hex(4)}"
-        with open(tmp, "w", encoding="ascii") as handle:
-            handle.write(snapshot_id + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.pointer)
+        try:
+            with open(tmp, "w", encoding="ascii") as handle:
+                handle.write(snapshot_id + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.pointer)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(self.path)
 
     def _sweep_staging(self) -> None:

@@ -12,11 +12,11 @@ from ui import state
 state.ensure_frame()
 
 from analytics import metrics  # noqa: E402
-from analytics.dataset import load_files  # noqa: E402
 from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
 from analytics.ingest import Overrides  # noqa: E402
 from analytics.schema import TABLES, stored_columns  # noqa: E402
+from analytics.uploads import load_files_isolated, safe_suffix  # noqa: E402
 from ui import report  # noqa: E402
 from ui.i18n import error_text, fmt_date, fmt_int, t  # noqa: E402
 from ui.publishing import HISTORY_NOTICE, act_on_snapshot, key_ok, publish_key, publisher  # noqa: E402
@@ -36,10 +36,10 @@ def stage(files, overrides: Overrides, programme):
     pairs = []
     try:
         for i, upload in enumerate(files):
-            path = folder / f"{i}{Path(upload.name).suffix.lower()}"
+            path = folder / f"{i}{safe_suffix(upload.name)}"
             path.write_bytes(upload.getvalue())
             pairs.append((path, upload.name))
-        return load_files(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
+        return load_files_isolated(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
     except MappingError as exc:
         return None, error_text(exc), exc.mappings
     except InputError as exc:
@@ -141,12 +141,20 @@ if uploads:
             if not needed:
                 st.caption(t("data.no_key"))
             nothing = result.accepted["subscriptions"] == 0
-            if st.button(t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing):
+            before = state.store().shrinks(staged)  # far fewer subscriptions than the current snapshot: confirm
+            shrink_ok = before is None or st.checkbox(
+                t("data.confirm_shrink", new=fmt_int(result.accepted["subscriptions"]), current=fmt_int(before))
+            )
+            if st.button(
+                t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing or not shrink_ok
+            ):
                 if not key_ok(entered):
                     st.error(t("data.wrong_key"))
                 else:
                     try:
-                        snapshot_id = state.store().publish(staged, st.session_state["staged_sources"], publisher())
+                        snapshot_id = state.store().publish(
+                            staged, st.session_state["staged_sources"], publisher(), allow_shrink=before or False
+                        )
                     except InputError as exc:
                         st.error(error_text(exc))
                     else:

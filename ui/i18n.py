@@ -129,6 +129,8 @@ def _param(name: str, value) -> str:
     """A parameter of a coded message, escaped; `facts` (canonical names) said in words."""
     if name == "facts" and isinstance(value, (tuple, list)):
         return t("error.and").join(t(f"fact.{fact}") for fact in value)
+    if name == "files" and isinstance(value, (tuple, list)):  # (file, kind) pairs
+        return ", ".join(f"{md(file)} ({t(f'kind.{kind}')})" for file, kind in value)
     return md(value)
 
 

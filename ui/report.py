@@ -75,8 +75,15 @@ def origins(result: IngestResult) -> None:
                 )
                 for p in result.programs
             )
-        elif o.get("detail"):
+        elif o.get("detail") == "country_lookup" and o.get("counts"):
+            how = t(
+                "origin.country_lookup",
+                how=", ".join(t(f"report.from_{k}", rows=fmt_int(v)) for k, v in o["counts"].items()),
+            )
+        elif o.get("detail") and o["origin"] != "unknown":
             how = t(f"origin.{o['detail']}", how=how)
+        elif o.get("detail"):
+            how = ""
         elif o["origin"] == "default":
             how = t("origin.default_value", value=how)
         if o["field"] == "country" and o.get("rows"):

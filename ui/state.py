@@ -14,7 +14,7 @@ from analytics import metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import SEGMENTS, load_programme
-from analytics.schema import country_name
+from analytics.schema import UNKNOWN_COUNTRY, country_name
 from analytics.store import Store
 from ui import i18n
 from ui.i18n import t
@@ -322,7 +322,7 @@ def describe(filters: Filters) -> str:
     filter values come from the URL, so they are escaped."""
     parts = []
     if filters.countries:
-        parts.append(", ".join(md(c) for c in filters.countries))
+        parts.append(", ".join(t("country.unknown") if c == UNKNOWN_COUNTRY else md(c) for c in filters.countries))
     if filters.segments:
         parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else md(s) for s in filters.segments))
     if filters.partner:

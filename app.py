@@ -14,6 +14,8 @@ PAGES = [
     st.Page("pages/readiness.py", title=t("nav.readiness"), icon=":material/checklist:", url_path="readiness"),
     st.Page("pages/projection.py", title=t("nav.projection"), icon=":material/trending_up:", url_path="projection"),
     st.Page("pages/trends.py", title=t("nav.trends"), icon=":material/timeline:", url_path="trends"),
+    st.Page("pages/notices.py", title=t("nav.notices"), icon=":material/outgoing_mail:", url_path="notices"),
+    st.Page("pages/partner.py", title=t("nav.partner"), icon=":material/person:", url_path="partner"),
     st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data"),
 ]
 

@@ -1,4 +1,4 @@
-"""Command line: summary, ingest, snapshots and rollback (see README "Command line")."""
+"""Command line: summary, ingest, snapshots, rollback, notify and touchpoints (see README "Command line")."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = verbs.add_parser("rollback", help="make an earlier snapshot current again")
     r.add_argument("id", metavar="ID")
     r.add_argument("--store", type=Path)
+    _add_notice_verbs(verbs)
     return parser
 
 
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(args)
         if args.verb == "snapshots":
             return _snapshots(args)
+        if args.verb == "notify":
+            return _notify(args)
+        if args.verb == "touchpoints":
+            return _touchpoints(args)
         if args.verb == "rollback":
             Store(args.store).rollback(args.id)
             print(f"current snapshot: {args.id}")
@@ -226,3 +231,114 @@ def render_table(doc: dict, programme: str, countries: tuple[str, ...]) -> str:
     ingest = doc["ingest"]
     lines += ["", f"Accepted: {ingest['accepted']}; rejected rows: {ingest['rejected']}"]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- notices and the touchpoint log (PRODUCT.md 8)
+
+
+def _add_notice_verbs(verbs) -> None:
+    n = verbs.add_parser(
+        "notify",
+        help="per-partner notices on the published snapshot: list them, write drafts (--out) or send (--send)",
+    )
+    n.add_argument("--country", action="append", default=[], metavar="CC", help="ISO code; repeat for several")
+    n.add_argument("--out", type=Path, metavar="DIR", help="write one .eml draft per partner and mailmerge.csv")
+    n.add_argument("--send", action="store_true", help="send through [smtp] of config/server.toml (RADAR_SMTP_*)")
+    n.add_argument("--dry-run", action="store_true", help="list who would get what; write and send nothing")
+    n.add_argument("--resend", action="store_true", help="send also to partners this notice was sent to already")
+    n.add_argument("--template", default=None, metavar="NAME", help="template set in config/notices (default: notice)")
+    n.add_argument("--json", action="store_true", help="print the result as JSON")
+    n.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
+
+    t = verbs.add_parser("touchpoints", help="list the touchpoint log (notices drafted, sent, failed; calls)")
+    t.add_argument("--partner", metavar="ID", help="only this partner")
+    t.add_argument("--limit", type=int, metavar="N", help="only the newest N entries")
+    t.add_argument("--json", action="store_true", help="print a list of objects")
+    t.add_argument("--store", type=Path, help="snapshot store folder (default: $RADAR_STORE or data/store)")
+
+
+def _notify(args: argparse.Namespace) -> int:
+    """List, draft or send the notices of the published snapshot; exit 1 when a message could not be sent."""
+    from analytics import mailer, notices
+    from analytics.touchpoints import TouchpointLog
+
+    store = Store(args.store)
+    current = store.current_id()
+    if current is None:
+        raise InputError(f"no published snapshot in {store.path} (publish one with `ingest --publish`)")
+    if args.send and not args.dry_run:
+        settings = mailer.smtp_settings()  # refused before anything is built when the settings are wrong
+        if not settings.configured:
+            raise InputError(
+                "no SMTP server configured: set [smtp] host and from, or RADAR_SMTP_HOST and RADAR_SMTP_FROM"
+            )
+    templates = notices.Templates.load(args.template)
+    dataset = store.load(current)
+    countries = tuple(dict.fromkeys(c.strip().upper() for c in args.country))
+    built = notices.build_notices(dataset.cursor(), dataset.programme, Filters(countries=countries), templates)
+    log = TouchpointLog(store=store.path)
+    snapshot, who = notices.data_key(dataset), _cli_user()
+    doc = {"snapshot": current, "template": templates.name, "countries": list(countries), "dry_run": args.dry_run}
+    outcomes = mailer.plan(built, log, snapshot, templates.name, args.resend)
+    if args.out and not args.dry_run:
+        written = notices.write_drafts(built, args.out, mailer.smtp_settings().sender or None)
+        mailer.record_drafts(built, log, snapshot=snapshot, template=templates.name, who=who)
+        doc["written"] = [str(path) for path in written]
+    if args.send and not args.dry_run:
+        report = None if args.json else (lambda done, total, o: print(f"  {done}/{total} {o.partner_id}: {o.status}"))
+        outcomes = mailer.send(
+            built, settings, log, snapshot=snapshot, template=templates.name, who=who, resend=args.resend,
+            progress=report,
+        )  # fmt: skip
+    counts = {n.partner_id: n.counts for n in built}
+    doc["notices"] = [{**o.to_json(), **counts[o.partner_id]} for o in outcomes]
+    doc["totals"] = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+    failed = doc["totals"]["failed"]
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        return 1 if failed else 0
+    print(f"snapshot {current}, template {templates.name}, countries: {', '.join(countries) or 'all'}")
+    for o in outcomes:
+        extra = f" ({o.detail})" if o.detail else ""
+        print(f"  {o.partner_id:<12} {o.status:<13} {o.language}  {o.recipient or '-':<40} {o.subject}{extra}")
+    print("; ".join(f"{status}: {count}" for status, count in doc["totals"].items() if count) or "no notices")
+    if "written" in doc:
+        print(f"wrote {len(doc['written']) - 1} drafts and mailmerge.csv into {args.out}")
+    if args.dry_run:
+        print("dry run: nothing written, nothing sent")
+    return 1 if failed else 0
+
+
+_STATUSES = ("will_send", "already_sent", "no_address", "sent", "failed")
+
+
+def _cli_user() -> str:
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except Exception:  # no user name in some containers
+        return "command line"
+
+
+def _touchpoints(args: argparse.Namespace) -> int:
+    from analytics.touchpoints import TouchpointLog
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be 1 or more")
+    entries = TouchpointLog(store=Store(args.store).path).entries(partner_id=args.partner, limit=args.limit)
+    rows = [
+        {k: (None if v is None or (isinstance(v, float) and v != v) else v) for k, v in row.items()}
+        for row in entries.assign(at=entries["at"].map(lambda at: at.isoformat())).to_dict("records")
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no touchpoints")
+    for r in rows:
+        what = r["outcome"] if r["kind"] == "call" else (r["recipient"] or "")
+        tail = r["note"] if r["kind"] == "call" else (r["detail"] or r["template"] or "")
+        tail = " ".join(str(tail or "").split())
+        print(f"{r['at'][:19]}  {r['partner_id']:<12} {r['kind']:<8} {what or '-':<32} {r['who'] or '-':<20} {tail}")
+    return 0

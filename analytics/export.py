@@ -54,7 +54,8 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     with pd.ExcelWriter(
         buffer,
         engine="xlsxwriter",
-        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+        # in_memory: no temporary files (a notice ZIP writes hundreds of small workbooks).
+        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}},
     ) as writer:
         safe.to_excel(writer, sheet_name=sheet[:31], index=False)
         worksheet = writer.sheets[sheet[:31]]

@@ -266,7 +266,13 @@ _PARTNER_COLUMNS = """
 
 
 def _partner_list(
-    con: duckdb.DuckDBPyConnection, filters: Filters, condition: str, order: str, limit: int | None, extra: str = ""
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    condition: str,
+    order: str,
+    limit: int | None,
+    extra: str = "",
+    **values,
 ) -> pd.DataFrame:
     """Exposed partners (an after-cutoff subscription within the filters) that meet `condition` (fixed SQL).
 
@@ -275,11 +281,11 @@ def _partner_list(
     columns `list_partners` and `list_after_seats` on every row."""
     totals = ""
     tail = ""
-    bound = {}
+    bound = dict(values)  # values `condition` binds
     if limit is not None:
         totals = ", count(*) OVER () AS list_partners, sum(after_seats) OVER () AS list_after_seats"
         tail = "LIMIT $limit"
-        bound = {"limit": int(limit)}
+        bound["limit"] = int(limit)
     sql = f"""
     SELECT {_PARTNER_COLUMNS}{extra}{totals}
     FROM ({_partners_sql(filters)})
@@ -299,18 +305,104 @@ def exposed_partners(
     return _partner_list(con, filters, condition, "after_seats DESC, partner_id", limit)
 
 
-def call_list(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None) -> pd.DataFrame:
-    """Not-ready exposed partners that did not opt out, sorted by after-cutoff seats, missing steps named."""
+def call_list(
+    con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None, exclude: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Not-ready exposed partners that did not opt out, sorted by after-cutoff seats, missing steps named.
+
+    `exclude`: partner ids to leave out (those touched in the last N days, from the touchpoint log), so that the
+    list's length and its first rows are those of the narrowed list."""
     missing = """, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
                           lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
                                             mca_all_customers][i]) AS missing_steps"""
     order = "after_seats DESC, after_subscriptions DESC, partner_id"
-    return _partner_list(con, filters, "NOT opted_out AND NOT fully_ready", order, limit, extra=missing)
+    condition = "NOT opted_out AND NOT fully_ready"
+    bound = {}
+    if exclude:
+        condition += " AND NOT list_contains($exclude::VARCHAR[], partner_id)"
+        bound["exclude"] = list(exclude)
+    return _partner_list(con, filters, condition, order, limit, extra=missing, **bound)
 
 
 def opted_out_partners(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int | None = None) -> pd.DataFrame:
     """Exposed partners that opted out, with their after-cutoff volume and whether the opt-out was late."""
     return _partner_list(con, filters, "opted_out", "opt_out_date NULLS LAST, after_seats DESC, partner_id", limit)
+
+
+# ---------------------------------------------------------------- one partner, and the partners a notice goes to
+
+
+def notice_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Partners within the filters that have lapse-risk or after-cutoff subscriptions there (those who get a
+    notice, PRODUCT.md section 8), with their volume, opt-out, readiness, contact address and language; sorted by
+    after-cutoff seats, then lapse-risk seats. A subscription without a reseller is nobody's notice."""
+    sql = f"""
+    SELECT s.partner_id, s.partner_name, s.countries, s.after_subscriptions, s.after_seats,
+           s.lapse_risk_subscriptions, s.lapse_risk_seats, s.projected_subscriptions, s.projected_seats,
+           s.opted_out, s.opt_out_date, s.late_opt_out, s.steps_done, s.fully_ready, s.mpa_signed,
+           s.indirect_provider_confirmed, s.mpn_id_updated, s.mca_all_customers, s.has_partner_row,
+           p.contact_email, p.language, f.partner_country
+    FROM ({_partners_sql(filters)}) s
+    LEFT JOIN partners p ON p.partner_id = s.partner_id
+    LEFT JOIN partner_facts f ON f.partner_id = s.partner_id
+    WHERE s.partner_id IS NOT NULL AND (s.lapse_risk_subscriptions > 0 OR s.after_subscriptions > 0)
+    ORDER BY s.after_seats DESC, s.lapse_risk_seats DESC, s.partner_id
+    """
+    return _df(con, sql, filters)
+
+
+_PARTNER_SUBSCRIPTION_COLUMNS = """
+    s.partner_id, s.subscription_id, s.customer_id, s.customer_name, s.country, s.segment, s.offer_name, s.seats,
+    s.term_end_date, s.auto_renew, s.billing_term, s.program, s.status, s.scope, s.side, s.lapse_risk,
+    s.migration_date, s.projected, s.opted_out
+"""
+
+
+def partner_subscriptions(
+    con: duckdb.DuckDBPyConnection, filters: Filters, partner_id: str | None = None, notice_only: bool = False
+) -> pd.DataFrame:
+    """The subscriptions of one partner (or of every known partner) within the filters, by term end, with their
+    side of the cutoff, lapse risk and migration date (sub_facts: the rows every figure is counted from).
+    `notice_only`: only those a notice names, lapse-risk ones and those with a migration date (which migrate,
+    or end without renewal when the partner opted out)."""
+    conditions = ["s.partner_id IS NOT NULL"]
+    extra = {}
+    if partner_id is not None:
+        # Not $partner_id: Filters.params() would take it for the partner search's $partner.
+        conditions.append("s.partner_id = $one_partner")
+        extra["one_partner"] = partner_id
+    if notice_only:
+        conditions.append("(s.lapse_risk OR s.migration_date IS NOT NULL)")
+    sql = f"""
+    SELECT {_PARTNER_SUBSCRIPTION_COLUMNS} FROM sub_facts s
+    WHERE {{where}} AND {" AND ".join(conditions)}
+    ORDER BY s.partner_id, s.term_end_date, s.subscription_id
+    """
+    return _df(con, sql, filters, **extra)
+
+
+def partner_profile(con: duckdb.DuckDBPyConnection, partner_id: str) -> pd.DataFrame:
+    """One partner's properties (whatever the filters): name, country, opt-out, the four steps (step 4 given or
+    derived), contact address and language; no row for an unknown partner id."""
+    sql = """
+    SELECT f.partner_id, f.partner_name, f.partner_country, f.has_partner_row, f.opted_out, f.opt_out_date,
+           f.late_opt_out, f.mpa_signed, f.indirect_provider_confirmed, f.mpn_id_updated, f.mca_all_customers,
+           f.mca_derived, f.steps_done, f.fully_ready, p.contact_email, p.language
+    FROM partner_facts f LEFT JOIN partners p ON p.partner_id = f.partner_id
+    WHERE f.partner_id = $partner_id
+    """
+    return con.execute(sql, {"partner_id": partner_id}).df()
+
+
+def partner_choices(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int = 5000) -> pd.DataFrame:
+    """Partners with subscriptions within the filters (for a partner picker), the most exposed first."""
+    sql = f"""
+    SELECT partner_id, partner_name, after_seats FROM ({_partners_sql(filters, with_countries=False)})
+    WHERE partner_id IS NOT NULL
+    ORDER BY after_seats DESC, lapse_risk_seats DESC, partner_name, partner_id
+    LIMIT $limit
+    """
+    return _df(con, sql, filters, limit=int(limit))
 
 
 def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:

@@ -7,6 +7,8 @@ from ui import state
 
 state.ensure_frame()
 
+from analytics.touchpoints import touched_within_days  # noqa: E402
+from ui import champion  # noqa: E402
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
 from ui.text import plot_all  # noqa: E402
 from ui.widgets import (  # noqa: E402
@@ -95,12 +97,20 @@ with right:
     table(by_country, "readiness_by_country")
 
 st.subheader(t("readiness.call_title"))
-calls = with_country_names(state.query("call_list", filters, limit=MAX_SCREEN_ROWS))
+days = st.columns([1, 2])[0].number_input(
+    t("readiness.not_touched"), min_value=0, max_value=3650, value=0, step=1, key="not_touched_days",
+    help=t("readiness.not_touched_help"),
+)  # fmt: skip
+untouched = touched_within_days(champion.touch_log(), int(days))  # those touched lately, left out of the list
+calls = with_country_names(state.query("call_list", filters, limit=MAX_SCREEN_ROWS, exclude=untouched))
 columns = [
     "partner_id",
     "partner_name",
     "countries",
     "after_seats",
+    "last_touch",
+    "last_touch_kind",
+    "last_outcome",
     "after_subscriptions",
     "first_after_cutoff_end",
     "steps_done",
@@ -109,10 +119,13 @@ columns = [
     "has_partner_row",
 ]
 short = {step: t(f"step.short_{step}") for step in STEPS}  # taken now: a download runs outside the session
+touches = champion.last_touch_labels()  # likewise
 
 
-def call_rows(frame, short=short):
-    """The call list as shown and downloaded: the missing steps named in the session's language."""
+def call_rows(frame, short=short, touches=touches):
+    """The call list as shown and downloaded: the missing steps named in the session's language, each partner's
+    last touch and the outcome of its last call (touchpoint log)."""
+    frame = touches(frame)
     return frame.assign(missing=frame["missing_steps"].map(lambda steps: ", ".join(short[s] for s in steps)))[columns]
 
 
@@ -131,10 +144,12 @@ table(
         ),
         "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format="%d / 4"),
         "missing": st.column_config.TextColumn(t("col.missing"), width="large"),
+        **champion.time_columns(),
     },
-    caption=t("readiness.call_caption", count=fmt_int(count), seats=fmt_int(seats)),
+    caption=t("readiness.call_caption", count=fmt_int(count), seats=fmt_int(seats))
+    + (t("readiness.call_untouched", days=fmt_int(days)) if days else ""),
     total_rows=count,
-    full=state.whole("call_list", filters, call_rows),
+    full=state.whole("call_list", filters, call_rows, exclude=untouched),
 )
 
 st.subheader(t("readiness.matrix_title"))

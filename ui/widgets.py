@@ -207,17 +207,26 @@ def table(
     caption: str | None = None,
     total_rows: int | None = None,
     full: Callable[[], pd.DataFrame] | None = None,
+    partner_links: bool = True,
 ) -> None:
     """The table behind a chart, with CSV and Excel downloads of its columns, every row of it.
 
     A long list comes as its first rows (`frame`, from a query with a limit), its length (`total_rows`) and
     `full`, which returns every row in the same columns: it runs only when a download is clicked, outside
-    the script run (Streamlit's deferred download), so it must not read the session.
+    the script run (Streamlit's deferred download), so it must not read the session. With `partner_links`, a
+    `partner_id` column links to the partner view.
     """
     # A browser table of tens of thousands of rows costs seconds to send and draw; the screen shows the first
     # MAX_SCREEN_ROWS (tables come sorted by what matters), the downloads always hold every row.
     shown = frame.head(MAX_SCREEN_ROWS)
-    st.dataframe(shown, hide_index=True, column_config=column_config(shown, column_config_overrides), height=height)
+    overrides = dict(column_config_overrides or {})
+    if partner_links:
+        # A partner list links each partner id to the partner view (the downloads keep the plain id).
+        from ui.champion import link_partners
+
+        shown, links = link_partners(shown)
+        overrides = {**links, **overrides}
+    st.dataframe(shown, hide_index=True, column_config=column_config(shown, overrides), height=height)
     total = len(frame) if total_rows is None else int(total_rows)
     if total > len(shown):
         st.caption(t("table.first_rows", shown=fmt_int(len(shown)), total=fmt_int(total)))

@@ -6,6 +6,7 @@ import argparse
 import csv
 import random
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -49,6 +50,8 @@ PARTNER_COLUMNS = (
     "mca_all_customers",
     "opted_out",
     "opt_out_date",
+    "contact_email",
+    "language",
 )
 CUSTOMER_COLUMNS = ("customer_id", "partner_id", "customer_name", "mca_accepted")
 READINESS_STEPS = PARTNER_COLUMNS[3:7]
@@ -1210,6 +1213,37 @@ def pin_edge_days(rng: random.Random, rows: list[dict], partners: list[Partner],
         regular.pop()["term_end_date"] = OPT_OUT_DEADLINE
 
 
+GERMAN_SPEAKING = ("DE", "AT", "CH", "LI")
+MISSING_EMAIL_SHARE = 0.04
+INVALID_EMAIL_SHARE = 0.01
+EXPLICIT_LANGUAGE_SHARE = 0.12  # of these, a third prefer the other language
+
+
+def slug(name: str) -> str:
+    """A partner name as a host name label: ASCII letters and digits joined by hyphens."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_name))[:60].strip("-")
+
+
+def contact(rng: random.Random, partner: Partner) -> tuple[str | None, str | None]:
+    """A contact address under the reserved .example top-level domain (RFC 2606: never a real domain), missing or
+    unusable for a few partners, and an explicit language for some (the rest follow their country)."""
+    german = partner.country in GERMAN_SPEAKING
+    roll = rng.random()
+    local = rng.choice(("kontakt", "vertrieb", "microsoft") if german else ("contact", "sales", "licensing"))
+    if roll < MISSING_EMAIL_SHARE:
+        email = None
+    elif roll < MISSING_EMAIL_SHARE + INVALID_EMAIL_SHARE:
+        email = f"{local} at {slug(partner.name)}.example"  # as typed into a CRM field: not an address
+    else:
+        email = f"{local}@{slug(partner.name)}.example"
+    language = None
+    if rng.random() < EXPLICIT_LANGUAGE_SHARE:
+        usual = "de" if german else "en"
+        language = usual if rng.random() < 2 / 3 else ("en" if german else "de")
+    return email, language
+
+
 def build(seed: int) -> tuple[list[dict], list[dict], list[dict]]:
     rng = random.Random(seed)
     partners = build_partners(rng)
@@ -1228,18 +1262,25 @@ def build(seed: int) -> tuple[list[dict], list[dict], list[dict]]:
         row["subscription_id"] = f"SUB-{number:06d}"
     subscriptions = sorted(rows, key=lambda row: row["subscription_id"])
 
-    partner_rows = [
-        {
-            "partner_id": p.partner_id,
-            "partner_name": p.name,
-            "country": p.country,
-            **p.steps,
-            "opted_out": p.opted_out,
-            "opt_out_date": p.opt_out_date,
-        }
-        for p in sorted(partners, key=lambda p: p.partner_id)
-        if p.listed
-    ]
+    # Contacts come from a generator of their own, so that adding them changed no other value of the sample.
+    contacts = random.Random(f"contacts-{seed}")
+    partner_rows = []
+    for p in sorted(partners, key=lambda p: p.partner_id):
+        if not p.listed:
+            continue
+        email, language = contact(contacts, p)
+        partner_rows.append(
+            {
+                "partner_id": p.partner_id,
+                "partner_name": p.name,
+                "country": p.country,
+                **p.steps,
+                "opted_out": p.opted_out,
+                "opt_out_date": p.opt_out_date,
+                "contact_email": email,
+                "language": language,
+            }
+        )
     customer_rows = [
         {
             "customer_id": c.customer_id,

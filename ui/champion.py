@@ -90,23 +90,31 @@ def templates() -> notices.Templates:
 # ---------------------------------------------------------------- partner links
 
 
-def partner_url(partner_id: str) -> str:
-    """The partner view of `partner_id` (relative to the page, so a proxy's base path is kept), with the filters
-    and language of this session, so that the view opened in a new tab shows the same selection."""
+def _selection() -> str:
+    """This session's filters and language as URL parameters (after the partner id)."""
     filters = state.get_filters()
-    params = [(PARTNER_PARAM, partner_id)]
-    params += [("country", c) for c in filters.countries] + [("segment", s) for s in filters.segments]
+    params = [("country", c) for c in filters.countries] + [("segment", s) for s in filters.segments]
     if filters.partner:
         params.append(("partner", filters.partner))
     params.append(("lang", i18n.lang()))
-    return "partner?" + urllib.parse.urlencode(params)
+    return urllib.parse.urlencode(params)
+
+
+def partner_url(partner_id: str, selection: str | None = None) -> str:
+    """The partner view of `partner_id` (relative to the page, so a proxy's base path is kept), with the filters
+    and language of this session, so that the view opened in a new tab shows the same selection."""
+    selection = _selection() if selection is None else selection
+    return f"partner?{urllib.parse.urlencode([(PARTNER_PARAM, partner_id)])}&{selection}"
 
 
 def link_partners(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """A partner list with its `partner_id` cells as links to the partner view, and their column config."""
     if "partner_id" not in frame.columns or frame.empty:
         return frame, {}
-    linked = frame.assign(partner_id=frame["partner_id"].map(lambda p: partner_url(p) if isinstance(p, str) else p))
+    selection = _selection()
+    linked = frame.assign(
+        partner_id=frame["partner_id"].map(lambda p: partner_url(p, selection) if isinstance(p, str) else p)
+    )
     column = st.column_config.LinkColumn(t("col.partner_id"), display_text=rf"{PARTNER_PARAM}=([^&]*)")
     return linked, {"partner_id": column}
 

@@ -131,7 +131,7 @@ def show_notice(notice: notices.Notice) -> None:
     st.text_input(t("notices.subject"), notice.subject, disabled=True, key=f"subject_{notice.partner_id}")
     st.code(notice.body, language=None, wrap_lines=True, height=420)
     csv_bytes, xlsx_bytes = notices.attachments(notice)
-    stem = f"{i18n_attachment_name(notice)}-{notices.safe_name(notice.partner_id)}"
+    stem = notice.attachment_stem()
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button(
             t("notices.attachment_csv"), csv_bytes, f"{stem}.csv", "text/csv", icon=":material/attach_file:"
@@ -144,12 +144,6 @@ def show_notice(notice: notices.Notice) -> None:
             icon=":material/attach_file:",
         )
         st.caption(t("notices.attachment_rows", count=fmt_int(len(notice.subscriptions))))
-
-
-def i18n_attachment_name(notice: notices.Notice) -> str:
-    from analytics import words
-
-    return words.text(notice.language, "notice.attachment_name")
 
 
 def overview(partners: pd.DataFrame, sent: set[str], log: TouchpointLog) -> pd.DataFrame:

@@ -212,6 +212,10 @@ class Notice:
     subscriptions: pd.DataFrame = field(repr=False)  # the attachment's rows (ATTACHMENT_COLUMNS, canonical names)
     first_date: dt.date | None = None  # the first end or migration date the notice names
 
+    def attachment_stem(self) -> str:
+        """The attachments' file name without extension: "subscriptions-<id>" in the notice's language."""
+        return f"{words.text(self.language, 'notice.attachment_name')}-{safe_name(self.partner_id)}"
+
     def attachment_frame(self) -> pd.DataFrame:
         """The attachment's table with headers and statuses in the notice's language."""
         frame = self.subscriptions.copy()
@@ -401,7 +405,7 @@ def message(notice: Notice, sender: str | None = None, *, draft: bool = False, n
         msg["X-Unsent"] = "1"
     msg.set_content(notice.body, subtype="plain", charset="utf-8", cte="quoted-printable")
     csv_bytes, xlsx_bytes = attachments(notice)
-    stem = f"{words.text(notice.language, 'notice.attachment_name')}-{safe_name(notice.partner_id)}"
+    stem = notice.attachment_stem()
     msg.add_attachment(csv_bytes, maintype="text", subtype="csv", filename=f"{stem}.csv", params={"charset": "utf-8"})
     msg.add_attachment(xlsx_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=f"{stem}.xlsx")
     return msg

@@ -90,23 +90,31 @@ def templates() -> notices.Templates:
 # ---------------------------------------------------------------- partner links
 
 
-def partner_url(partner_id: str) -> str:
-    """The partner view of `partner_id` (relative to the page, so a proxy's base path is kept), with the filters
-    and language of this session, so that the view opened in a new tab shows the same selection."""
+def _selection() -> str:
+    """This session's filters and language as URL parameters (after the partner id)."""
     filters = state.get_filters()
-    params = [(PARTNER_PARAM, partner_id)]
-    params += [("country", c) for c in filters.countries] + [("segment", s) for s in filters.segments]
+    params = [("country", c) for c in filters.countries] + [("segment", s) for s in filters.segments]
     if filters.partner:
         params.append(("partner", filters.partner))
     params.append(("lang", i18n.lang()))
-    return "partner?" + urllib.parse.urlencode(params)
+    return urllib.parse.urlencode(params)
+
+
+def partner_url(partner_id: str, selection: str | None = None) -> str:
+    """The partner view of `partner_id` (relative to the page, so a proxy's base path is kept), with the filters
+    and language of this session, so that the view opened in a new tab shows the same selection."""
+    selection = _selection() if selection is None else selection
+    return f"partner?{urllib.parse.urlencode([(PARTNER_PARAM, partner_id)])}&{selection}"
 
 
 def link_partners(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """A partner list with its `partner_id` cells as links to the partner view, and their column config."""
     if "partner_id" not in frame.columns or frame.empty:
         return frame, {}
-    linked = frame.assign(partner_id=frame["partner_id"].map(lambda p: partner_url(p) if isinstance(p, str) else p))
+    selection = _selection()
+    linked = frame.assign(
+        partner_id=frame["partner_id"].map(lambda p: partner_url(p, selection) if isinstance(p, str) else p)
+    )
     column = st.column_config.LinkColumn(t("col.partner_id"), display_text=rf"{PARTNER_PARAM}=([^&]*)")
     return linked, {"partner_id": column}
 
@@ -123,7 +131,7 @@ def show_notice(notice: notices.Notice) -> None:
     st.text_input(t("notices.subject"), notice.subject, disabled=True, key=f"subject_{notice.partner_id}")
     st.code(notice.body, language=None, wrap_lines=True, height=420)
     csv_bytes, xlsx_bytes = notices.attachments(notice)
-    stem = f"{i18n_attachment_name(notice)}-{notices.safe_name(notice.partner_id)}"
+    stem = notice.attachment_stem()
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button(
             t("notices.attachment_csv"), csv_bytes, f"{stem}.csv", "text/csv", icon=":material/attach_file:"
@@ -136,12 +144,6 @@ def show_notice(notice: notices.Notice) -> None:
             icon=":material/attach_file:",
         )
         st.caption(t("notices.attachment_rows", count=fmt_int(len(notice.subscriptions))))
-
-
-def i18n_attachment_name(notice: notices.Notice) -> str:
-    from analytics import words
-
-    return words.text(notice.language, "notice.attachment_name")
 
 
 def overview(partners: pd.DataFrame, sent: set[str], log: TouchpointLog) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -162,3 +163,37 @@ def test_an_open_session_shows_a_new_snapshot_on_its_next_interaction(store, tmp
     second.run()  # the next interaction of an already open session
     assert second.metric[0].value == "3"
     assert any(store.current_id() in c.value for c in second.sidebar.caption)
+
+
+# A store written by the previous release (commit 587f010, before reject codes and the new partner and customer
+# columns): tests/fixtures/store_v2, published from two small CSVs with one duplicate and one bad seat count.
+STORE_V2 = Path(__file__).resolve().parent / "fixtures" / "store_v2"
+
+
+def test_a_store_written_by_the_previous_release_opens_with_its_figures_and_reasons(tmp_path):
+    import shutil
+
+    from analytics.metrics import rejects
+
+    shutil.copytree(STORE_V2, tmp_path / "store")
+    store = Store(tmp_path / "store")
+    snapshot_id = store.current_id()
+    dataset = store.load(snapshot_id)
+    totals = summary(dataset, Filters())["totals"]
+    # S-1 (DE, 10 seats, 2022-08-01) after the cutoff; S-2 (AT, 5 seats, 2022-05-01, auto-renew off) lapses.
+    assert totals["after_cutoff"] == {"subscriptions": 1, "seats": 10}
+    assert totals["lapse_risk"] == {"subscriptions": 1, "seats": 5}
+    assert totals["partners_exposed"] == 1
+    # The old rejects carry English text and no code: it is shown as it was written.
+    reasons = sorted(rejects(dataset.cursor())["reason"])
+    assert any("whole number" in r for r in reasons) and any("line 3 is kept" in r for r in reasons)
+    # Columns added since are there, empty.
+    columns = {r[0] for r in dataset.cursor().execute("DESCRIBE partners").fetchall()}
+    assert {"contact_email", "language"} <= columns
+    # A new publish goes on top of it, and the old snapshot can be made current again.
+    upload = tmp_path / "s.csv"
+    upload.write_text("subscription_id,seats,term_end_date\nN-1,3,2022-08-01\nN-2,4,2022-08-02\n", encoding="utf-8")
+    new_id = store.publish(load_files([(upload, "s.csv")]), [("s.csv", upload.stat().st_size)], allow_shrink=True)
+    assert store.current_id() == new_id
+    store.rollback(snapshot_id)
+    assert store.current_id() == snapshot_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,10 +72,14 @@ class Dataset:
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     snapshot: str | None = None  # the published snapshot's id; None for the sample or a private upload
     published_by: str | None = None
+    # A published snapshot's cursors come from the process's catalog (analytics/catalog.py), `con` being the
+    # catalog's instance shared by every snapshot; None: cursors of `con`.
+    opener: Callable[[], duckdb.DuckDBPyConnection] | None = None
+    database: str | None = None  # ... and the catalog name of its file there
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one use: a DuckDB connection must not be shared across threads."""
-        return self.con.cursor()
+        return self.opener() if self.opener is not None else self.con.cursor()
 
 
 def load_files(

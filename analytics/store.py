@@ -1,14 +1,26 @@
-"""The snapshot store: published datasets as Parquet with a manifest, and one pointer file naming the current one.
+"""The snapshot store: each published dataset as a DuckDB database file ready to query, with a manifest and a small
+summary, and one pointer file naming the current one.
 
 Layout under the store folder (default `data/store/`, `RADAR_STORE` overrides it)::
 
-    snapshots/<id>/{subscriptions,partners,customers,rejects}.parquet, manifest.json
-    staging/<id>.<random>/   a snapshot being written; moved into snapshots/ only when complete
-    CURRENT                  the id of the current snapshot, replaced atomically (os.replace)
+    snapshots/<id>/manifest.json            what was published, by whom, the ingest report
+    snapshots/<id>/ready-<facts>.duckdb     every table: the typed data, the facts and the roll-ups
+    snapshots/<id>/summary-<figures>.parquet  the headline figures per country and segment (Trends reads only these)
+    staging/<id>.<random>/                  a snapshot being written; moved into snapshots/ only when complete
+    CURRENT                                 the id of the current snapshot, replaced atomically (os.replace)
+
+`<facts>` fingerprints what the facts depend on (the programme's dates, segments and steps, and the code that
+derives them, analytics/facts.py); `<figures>` adds the code of the figures (analytics/metrics.py). Opening a
+snapshot ATTACHes its ready file read-only (analytics/catalog.py): nothing is rebuilt. Only when the programme
+or that code changed since the publish is a new ready file derived once, from the typed tables of the old one,
+and kept beside it. Snapshots written by the previous version (Parquet tables, no ready file) are converted the
+same way on first use; their Parquet files stay, so nothing is lost.
 
 A publish writes everything into staging/, fsyncs, renames the folder into snapshots/ (atomic on one file
 system) and only then replaces CURRENT. A crash at any point leaves the previous snapshot current and intact;
-a half-written snapshot stays in staging/, which is never listed and is swept on the next publish.
+a half-written snapshot stays in staging/, which is never listed and is swept on the next publish. Publishes,
+conversions, rollbacks and deletions take an flock on store/.lock, so several server processes (replicas) can
+share one store folder on a file system with POSIX locks (a local disk, or NFSv4).
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import datetime as dt
 import errno
 import fcntl
 import getpass
+import hashlib
 import json
 import os
 import re
@@ -26,19 +39,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analytics.dataset import Dataset, connect, harden
+from analytics import facts, metrics, trends
+from analytics.catalog import catalog
+from analytics.dataset import Dataset
 from analytics.errors import InputError, Note
 from analytics.facts import build_facts
 from analytics.ingest import REJECT_COLUMNS, IngestResult
 from analytics.programme import Programme, load_programme
 from analytics.settings import settings
+from analytics.trends import summarise
 from analytics.uploads import display_name
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
-TABLES = ("subscriptions", "partners", "customers", "rejects")
+TABLES = ("subscriptions", "partners", "customers", "rejects")  # the typed data; the rest is derived from it
+FORMAT = 3  # manifest "format": 3 = ready files; absent = Parquet tables only (converted on first use)
+TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
 
@@ -119,21 +138,13 @@ class Store:
         )
 
     def load(self, snapshot_id: str, programme: Programme | None = None) -> Dataset:
-        """A Dataset of one snapshot, with its facts derived for `programme`."""
+        """A Dataset of one snapshot with its facts for `programme`: its ready file, attached read-only to this
+        process's catalog (derived once first when the programme or the facts' code changed)."""
         snapshot = self.get(snapshot_id)
-        folder = self.snapshots / snapshot_id
-        con = connect()
-        for table in TABLES:
-            # Streamed batch by batch: the whole table never sits in Arrow beside DuckDB's copy.
-            parquet = pq.ParquetFile(folder / f"{table}.parquet")
-            batches = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches(BATCH_ROWS))
-            con.register("arrow_in", batches)
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_in")
-            con.unregister("arrow_in")
-        upgrade_tables(con)
         programme = programme or load_programme()
-        build_facts(con, programme)
-        harden(con)
+        path = self.ready_file(snapshot, programme)
+        served = catalog(self.snapshots)
+        database = served.alias(path)  # a damaged file fails here, not in the middle of a page
         manifest = snapshot.manifest
         result = IngestResult(
             accepted={t: int(manifest["rows"].get(t, 0)) for t in TABLES[:3]},
@@ -156,7 +167,7 @@ class Store:
         created = dt.datetime.fromisoformat(manifest["created"])
         label = manifest.get("label") or ", ".join(s["name"] for s in manifest.get("sources", []))
         return Dataset(
-            con=con,
+            con=served.con,
             programme=programme,
             result=result,
             version=snapshot_id,
@@ -164,7 +175,75 @@ class Store:
             loaded_at=created,
             snapshot=snapshot_id,
             published_by=manifest.get("published_by"),
+            opener=lambda: served.cursor(path),
+            database=database,
         )
+
+    def ready_file(self, snapshot: Snapshot, programme: Programme) -> Path:
+        """The snapshot's database file for `programme`; derived (once, under the store lock) when missing."""
+        folder = self.snapshots / snapshot.id
+        path = folder / f"ready-{facts_fingerprint(programme)}.duckdb"
+        if path.is_file():
+            return path
+        with self._lock():
+            if not path.is_file():
+                self._derive(folder, path, programme)
+        return path
+
+    def _derive(self, folder: Path, path: Path, programme: Programme) -> None:
+        """Write `path` from the snapshot's typed tables: those of another ready file, else (a snapshot of the
+        previous format) its Parquet files."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        work = self.staging / f"{folder.name}.{secrets.token_hex(4)}.duckdb"
+        try:
+            out = _open_for_writing(work)
+            try:
+                others = sorted(folder.glob("ready-*.duckdb"))
+                if others:
+                    out.execute(f"ATTACH {_quote(str(others[0]))} AS source (READ_ONLY)")
+                    for table in TABLES:
+                        out.execute(f"CREATE TABLE {table} AS SELECT * FROM source.{table}")
+                    out.execute("DETACH source")
+                else:
+                    for table in TABLES:
+                        # Streamed batch by batch: the whole table never sits in Arrow beside DuckDB's copy.
+                        parquet = pq.ParquetFile(folder / f"{table}.parquet")
+                        batches = pa.RecordBatchReader.from_batches(
+                            parquet.schema_arrow, parquet.iter_batches(BATCH_ROWS)
+                        )
+                        out.register("arrow_in", batches)
+                        out.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_in")
+                        out.unregister("arrow_in")
+                upgrade_tables(out)
+                build_facts(out, programme)
+                out.execute("CHECKPOINT")
+            finally:
+                out.close()
+            _fsync_file(work)
+            os.rename(work, path)
+            _fsync_dir(folder)
+        except BaseException:
+            work.unlink(missing_ok=True)
+            raise
+
+    def summary(self, snapshot: Snapshot, programme: Programme | None = None) -> pa.Table:
+        """The snapshot's trend summary (analytics/trends.py): read from its file, or computed from its ready file
+        and kept (a read-only store just computes it)."""
+        programme = programme or load_programme()
+        folder = self.snapshots / snapshot.id
+        path = folder / f"summary-{figures_fingerprint(programme)}.parquet"
+        try:
+            return pq.read_table(path)
+        except FileNotFoundError:
+            pass
+        table = summarise(self.load(snapshot.id, programme).cursor())
+        work = folder / f".{path.name}.{secrets.token_hex(4)}"
+        try:
+            pq.write_table(table, work)
+            os.replace(work, path)  # a concurrent writer writes the same figures
+        except OSError:
+            work.unlink(missing_ok=True)
+        return table
 
     # ------------------------------------------------------------ writing
 
@@ -291,18 +370,11 @@ class Store:
         sources: list[tuple[str, int]],
         published_by: str | None,
     ) -> None:
-        cur = dataset.cursor()
-        rows = {}
-        for table in TABLES:
-            # Streamed batch by batch (peak memory: one batch, not a copy of the table).
-            batches = cur.sql(f"SELECT * FROM {table}").to_arrow_reader(BATCH_ROWS)
-            rows[table] = 0
-            with pq.ParquetWriter(work / f"{table}.parquet", batches.schema, compression="zstd") as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-                    rows[table] += batch.num_rows
+        rows = _write_database(dataset, work / f"ready-{facts_fingerprint(dataset.programme)}.duckdb")
+        pq.write_table(summarise(dataset.cursor()), work / f"summary-{figures_fingerprint(dataset.programme)}.parquet")
         manifest = {
             "id": snapshot_id,
+            "format": FORMAT,
             "created": now.isoformat(),
             "label": dataset.label,
             "sources": [{"name": display_name(name), "bytes": size} for name, size in sources],
@@ -342,6 +414,7 @@ class Store:
                     id=snapshot_id,
                 )
             target = self.snapshots / snapshot_id
+            catalog(self.snapshots).forget(target)
             # Move out of snapshots/ first (atomic), so a crash never leaves a listed half-deleted snapshot.
             trash = self.staging / f"deleted-{snapshot_id}.{secrets.token_hex(4)}"
             self.staging.mkdir(parents=True, exist_ok=True)
@@ -396,6 +469,78 @@ def upgrade_tables(con) -> None:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {types.get(name, sql_type)}")
 
 
+def facts_fingerprint(programme: Programme) -> str:
+    """What a snapshot's facts depend on besides its data: the programme's dates, segments and steps, and the code
+    that derives them. A change of either makes a new ready file (derived once), never a wrong one."""
+    digest = hashlib.blake2b(digest_size=6)
+    for part in (
+        programme.cutoff.isoformat(),
+        programme.opt_out_deadline.isoformat(),
+        programme.readiness_deadline.isoformat(),
+        "|".join(programme.exempt_segments),
+        "|".join(programme.readiness_steps),
+    ):
+        digest.update(part.encode() + b"\0")
+    digest.update(Path(facts.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def figures_fingerprint(programme: Programme) -> str:
+    """The facts' fingerprint and the code of the figures a summary holds."""
+    digest = hashlib.blake2b(facts_fingerprint(programme).encode(), digest_size=6)
+    digest.update(Path(metrics.__file__).read_bytes())
+    digest.update(Path(trends.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
+    """A new database file, written by us alone (within the ingest memory limit; DuckDB spills into the file)."""
+    limits = settings()
+    return duckdb.connect(
+        str(path),
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": limits.ingest_memory_limit,
+            "threads": limits.threads,
+        },
+    )
+
+
+def _write_database(dataset: Dataset, path: Path) -> dict[str, int]:
+    """Every table of `dataset` into the new database file `path`, streamed in Arrow batches (peak memory: a
+    batch, not a table); returns the rows of the typed tables."""
+    cur = dataset.cursor()
+    names = [
+        r[0]
+        for r in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' ORDER BY table_name"
+        ).fetchall()
+    ]
+    rows = {}
+    out = _open_for_writing(path)
+    try:
+        for name in names:
+            if not TABLE_NAME.match(name):  # our own tables; anything else is not copied
+                continue
+            # A cursor per table: a reader keeps its cursor busy until it is read to the end.
+            batches = dataset.cursor().sql(f"SELECT * FROM {name}").to_arrow_reader(BATCH_ROWS)
+            out.register("arrow_in", batches)
+            out.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow_in")
+            out.unregister("arrow_in")
+            if name in TABLES:
+                rows[name] = out.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        out.execute("CHECKPOINT")
+    finally:
+        out.close()
+    return rows
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _who() -> str | None:
     try:
         return getpass.getuser()
@@ -405,9 +550,13 @@ def _who() -> str | None:
 
 def _fsync_tree(folder: Path) -> None:
     for file in folder.iterdir():
-        with open(file, "rb") as handle:
-            os.fsync(handle.fileno())
+        _fsync_file(file)
     _fsync_dir(folder)
+
+
+def _fsync_file(file: Path) -> None:
+    with open(file, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:

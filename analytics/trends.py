@@ -1,13 +1,36 @@
-"""Trends across published snapshots, and what changed between two of them."""
+"""Trends across published snapshots, and what changed between two of them.
+
+Trends read a small summary kept per snapshot (`summarise`, written at publish: the headline figures for all
+segments and for each segment alone, per country and in total), never the snapshots' rows. The summary answers
+every filter of at most one country and at most one segment without a partner search, exactly: the rows it
+holds are those the same query gives for that filter (a partner counts once per country and once in the
+total, so other filters cannot be added up from it). Any other filter runs the headline query on each
+snapshot's own roll-ups (`snapshot_trend`), which is exact too and reads more.
+
+The diff between two snapshots is one query over both snapshot files where they lie (analytics/catalog.py).
+"""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from analytics.dataset import Dataset, connect
-from analytics.metrics import Filters, headline
+from analytics.metrics import Filters, headline, segments, where
 
+COUNT_COLUMNS = [
+    "after_subscriptions",
+    "after_seats",
+    "partners_exposed",
+    "partners_opted_out",
+    "partners_assessed",
+    "partners_fully_ready",
+    "projected_subscriptions",
+    "projected_seats",
+    "projected_at_risk_seats",
+]
+RATE_COLUMNS = ["opt_out_rate", "readiness_rate"]
 TREND_COLUMNS = [
     "country",
     "after_subscriptions",
@@ -22,10 +45,81 @@ TREND_COLUMNS = [
     "projected_seats",
     "projected_at_risk_seats",
 ]
+SUMMARY_SCHEMA = pa.schema(
+    [("segment", pa.string()), ("country", pa.string())]
+    + [(c, pa.float64() if c in RATE_COLUMNS else pa.int64()) for c in TREND_COLUMNS[1:]]
+)
+
+
+def summarise(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+    """A snapshot's trend summary: the headline rows (metrics.headline, the KPI cards' own query) for all
+    segments (segment NULL) and for each segment alone; in each, the total (country NULL) and every country."""
+    frames = []
+    for segment in [None, *segments(cur)]:
+        frame = headline(cur, Filters(segments=(segment,) if segment else ()))[TREND_COLUMNS].copy()
+        frame.insert(0, "segment", segment)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    for column in COUNT_COLUMNS:
+        frame[column] = frame[column].fillna(0).astype("int64")
+    return pa.Table.from_pandas(frame, schema=SUMMARY_SCHEMA, preserve_index=False)
+
+
+def summarised(filters: Filters) -> bool:
+    """Whether the summaries answer this filter (else `snapshot_trend` reads each snapshot's roll-ups)."""
+    return not filters.partner.strip() and len(filters.countries) <= 1 and len(filters.segments) <= 1
+
+
+_COUNTS = ", ".join(f"coalesce(c.{name}, 0) AS {name}" for name in COUNT_COLUMNS)
+_RATES = ", ".join(f"c.{name}" for name in RATE_COLUMNS)
+SUMMARY_TREND_SQL = f"""
+WITH chosen AS (
+    SELECT * FROM summaries WHERE segment IS NOT DISTINCT FROM $segment AND ($country IS NULL OR country = $country)
+),
+total AS (
+    -- The total is the summary's total row, or with one country that country's row (the same figures); a
+    -- snapshot without it (no such country or segment) has zeros, as the headline query gives.
+    SELECT s.snapshot, s.created, CAST(NULL AS VARCHAR) AS country, {_COUNTS}, {_RATES}
+    FROM snapshots s LEFT JOIN chosen c ON c.snapshot = s.snapshot AND c.country IS NOT DISTINCT FROM $country
+),
+by_country AS (
+    SELECT c.snapshot, s.created, c.country, {_COUNTS}, {_RATES}
+    FROM chosen c JOIN snapshots s ON s.snapshot = c.snapshot WHERE c.country IS NOT NULL
+)
+SELECT * FROM total UNION ALL SELECT * FROM by_country
+ORDER BY created, country NULLS FIRST, snapshot
+"""
+
+
+def summary_trend(summaries: list[tuple[str, pd.Timestamp, pa.Table]], filters: Filters) -> pd.DataFrame:
+    """One headline row per snapshot (and per country, country NULL = total), oldest first, from the snapshots'
+    summaries (snapshot id, published, summary); only for a filter that `summarised` accepts."""
+    if not summarised(filters):
+        raise ValueError("the summaries do not answer this filter; use snapshot_trend")
+    con = connect()
+    rows = pa.concat_tables(
+        [
+            table.cast(SUMMARY_SCHEMA).append_column("snapshot", pa.array([sid] * table.num_rows, pa.string()))
+            for sid, _, table in summaries
+        ]
+    )
+    listed = pd.DataFrame(
+        {"snapshot": [s for s, _, _ in summaries], "created": [pd.Timestamp(c) for _, c, _ in summaries]}
+    )
+    con.register("summaries", rows)
+    con.register("snapshots", listed)
+    params = {
+        "segment": filters.segments[0] if filters.segments else None,
+        "country": filters.countries[0] if filters.countries else None,
+    }
+    frame = con.execute(SUMMARY_TREND_SQL, params).df()
+    frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
+    return frame[["snapshot", "created", *TREND_COLUMNS]]
 
 
 def snapshot_trend(datasets: list[Dataset], filters: Filters) -> pd.DataFrame:
-    """One headline row per snapshot (and per country, country NULL = total), oldest first."""
+    """One headline row per snapshot (and per country, country NULL = total), oldest first, from each
+    snapshot's roll-ups: any filter."""
     frames = []
     for dataset in datasets:
         frame = headline(dataset.cursor(), filters)[TREND_COLUMNS].copy()
@@ -37,44 +131,48 @@ def snapshot_trend(datasets: list[Dataset], filters: Filters) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values(["created", "country"], na_position="first")
 
 
-def _attach(con: duckdb.DuckDBPyConnection, name: str, dataset: Dataset, table: str) -> None:
-    arrow = dataset.cursor().sql(f"SELECT * FROM {table}").to_arrow_table()
-    con.register(f"{name}_in", arrow)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_in")
-    con.unregister(f"{name}_in")
-
-
 CHANGES_SQL = """
 WITH scope AS (
-    SELECT * FROM (SELECT 'new' AS side, * FROM new_subs UNION ALL SELECT 'old', * FROM old_subs) s
-    WHERE (len($countries::VARCHAR[]) = 0 OR list_contains($countries::VARCHAR[], s.country))
-      AND (len($segments::VARCHAR[]) = 0 OR list_contains($segments::VARCHAR[], s.segment))
-      AND ($partner = '' OR contains(lower(s.partner_name), $partner) OR contains(lower(s.partner_id), $partner))
+    SELECT * FROM (SELECT 'new' AS side, * FROM {new}sub_facts UNION ALL SELECT 'old', * FROM {old}sub_facts) s
+    WHERE {where}
 ),
 partners_in_view AS (SELECT DISTINCT partner_id FROM scope)
 SELECT 'became_ready' AS change, n.partner_id AS id, n.partner_name AS name, NULL AS seats
-FROM new_partners n JOIN old_partners o USING (partner_id)
+FROM {new}partner_facts n JOIN {old}partner_facts o USING (partner_id)
 WHERE n.fully_ready AND NOT o.fully_ready AND n.partner_id IN (SELECT partner_id FROM partners_in_view)
 UNION ALL
 SELECT 'new_opt_out', n.partner_id, n.partner_name, NULL
-FROM new_partners n LEFT JOIN old_partners o USING (partner_id)
+FROM {new}partner_facts n LEFT JOIN {old}partner_facts o USING (partner_id)
 WHERE n.opted_out AND NOT coalesce(o.opted_out, false)
   AND n.partner_id IN (SELECT partner_id FROM partners_in_view)
 UNION ALL
 SELECT 'appeared', s.subscription_id, s.partner_name, s.seats
-FROM scope s WHERE s.side = 'new' AND s.subscription_id NOT IN (SELECT subscription_id FROM old_subs)
+FROM scope s WHERE s.side = 'new' AND s.subscription_id NOT IN (SELECT subscription_id FROM {old}sub_facts)
 UNION ALL
 SELECT 'vanished', s.subscription_id, s.partner_name, s.seats
-FROM scope s WHERE s.side = 'old' AND s.subscription_id NOT IN (SELECT subscription_id FROM new_subs)
+FROM scope s WHERE s.side = 'old' AND s.subscription_id NOT IN (SELECT subscription_id FROM {new}sub_facts)
 ORDER BY change, id
 """
 
 
 def changes(new: Dataset, old: Dataset, filters: Filters) -> pd.DataFrame:
-    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished."""
-    con = connect()
-    _attach(con, "new_subs", new, "sub_facts")
-    _attach(con, "old_subs", old, "sub_facts")
-    _attach(con, "new_partners", new, "partner_facts")
-    _attach(con, "old_partners", old, "partner_facts")
-    return con.execute(CHANGES_SQL, filters.params()).df()
+    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished.
+
+    Two published snapshots are compared where they lie: one query over both files, attached to the process's
+    catalog. Datasets of their own databases (the bundled sample's weeks) are copied into one first: small.
+    """
+    if new.database and old.database and new.con is old.con:
+        cur = new.cursor()
+        old.cursor().close()  # attached now (and not detached: the catalog keeps the most recent ones)
+        prefixes = {"new": f'"{new.database}".main.', "old": f'"{old.database}".main.'}
+    else:
+        cur = connect()
+        for side, dataset in (("new", new), ("old", old)):
+            cur.execute(f"CREATE SCHEMA {side}")
+            for table in ("sub_facts", "partner_facts"):
+                cur.register("arrow_in", dataset.cursor().sql(f"SELECT * FROM {table}").to_arrow_table())
+                cur.execute(f"CREATE TABLE {side}.{table} AS SELECT * FROM arrow_in")
+                cur.unregister("arrow_in")
+        prefixes = {"new": "new.", "old": "old."}
+    text = CHANGES_SQL.format(where=where(filters), **prefixes)
+    return cur.execute(text, filters.params(text)).df()

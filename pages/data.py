@@ -171,6 +171,8 @@ if uploads:
 
 st.subheader(t("data.history"))
 history = state.store().list()
+if len(history) < 2:
+    st.caption(t("data.sample_history"))
 if not history:
     st.caption(t("data.nothing_published"))
 else:

@@ -1,6 +1,5 @@
 """Trends: how exposure, opt-outs, readiness and projected volume moved from snapshot to snapshot."""
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -8,39 +7,23 @@ from ui import state
 
 state.ensure_frame()
 
-from analytics.trends import changes, snapshot_trend  # noqa: E402
+from ui import history  # noqa: E402
 from ui.i18n import fmt_int, t  # noqa: E402
 from ui.widgets import COLOURS, chart, empty, style, table  # noqa: E402
 
 filters = state.get_filters()
 st.title(t("trends.title"))
+ids, sample = history.snapshots()
 st.caption(t("trends.caption", showing=state.describe(filters)))
-
-history = sorted(state.store().list(), key=lambda s: s.id)[-12:]
-if len(history) < 2:
+if len(ids) < 2:
     empty(t("trends.empty"))
     st.stop()
-path = str(state.store().path)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def trend(ids: tuple, countries: tuple, segments: tuple, partner: str) -> pd.DataFrame:
-    datasets = [state.snapshot_dataset(path, i) for i in ids]
-    return snapshot_trend(datasets, state.Filters(countries, segments, partner))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def diff(new: str, old: str, countries: tuple, segments: tuple, partner: str) -> pd.DataFrame:
-    return changes(
-        state.snapshot_dataset(path, new),
-        state.snapshot_dataset(path, old),
-        state.Filters(countries, segments, partner),
-    )
-
+if sample:
+    st.info(t("trends.sample", weeks=len(ids)), icon=":material/info:")
 
 key = (filters.countries, filters.segments, filters.partner)
 with st.spinner(t("trends.comparing")):
-    frame = trend(tuple(s.id for s in history), *key)
+    frame = history.trend(tuple(ids), sample, *key)
 totals = frame[frame["country"].isna()]
 left, right = st.columns(2)
 with left:
@@ -72,9 +55,10 @@ with right:
     chart(style(fig, t("trends.chart_rates")), "trend_rates")
 table(frame, "snapshot_trends")
 
-newest, previous = history[-1], history[-2]
-st.subheader(t("trends.changed", new=newest.id, old=previous.id))
-changed = diff(newest.id, previous.id, *key)
+newest, previous = ids[-1], ids[-2]
+st.subheader(t("trends.changed", new=newest, old=previous))
+with st.spinner(t("trends.comparing")):
+    changed = history.diff(newest, previous, sample, *key)
 labels = {code: t(f"trends.{code}") for code in ("became_ready", "new_opt_out", "appeared", "vanished")}
 for col, (code, label) in zip(st.columns(4), labels.items(), strict=True):
     col.metric(label, fmt_int((changed["change"] == code).sum()), border=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics
+from analytics import history, metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import SEGMENTS, load_programme
@@ -21,7 +21,7 @@ from ui.i18n import t
 from ui.text import md
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_FILES = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
+SAMPLE_FILES = list(history.SAMPLE_FILES)
 _frame = threading.local()
 log = logging.getLogger("radar")
 
@@ -59,9 +59,10 @@ def sample_dataset() -> Dataset:
     return load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def snapshot_dataset(store_path: str, snapshot_id: str) -> Dataset:
-    """A published snapshot, loaded once per process and shared by every session (read through cursors)."""
+    """A published snapshot, opened once per process and shared by every session (read through cursors). Cheap
+    to keep: its data stays in its file, read through the process's one DuckDB instance (analytics/catalog.py)."""
     return Store(store_path).load(snapshot_id, load_programme())
 
 

@@ -13,6 +13,7 @@ Deterministic: the same sample gives the same history, byte for byte.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import sys
@@ -44,6 +45,11 @@ def write(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=HISTORY, help="write the weeks here (the summary only into history/)"
+    )
+    out = parser.parse_args().out
     rng = random.Random(20220711)
     sub_columns, subscriptions = read("subscriptions.csv")
     partner_columns, partners = read("partners.csv")
@@ -61,7 +67,7 @@ def main() -> None:
         vanished.append((rng.randrange(WEEKS), gone))  # there until (and including) week `gone + 1`
     for weeks_back in range(1, WEEKS + 1):
         day = SAMPLE_AS_OF - timedelta(weeks=weeks_back)
-        folder = HISTORY / day.isoformat()
+        folder = out / day.isoformat()
         week_partners = []
         for partner in partners:
             row = dict(partner)
@@ -75,8 +81,9 @@ def main() -> None:
         week_subscriptions += [row for gone, row in vanished if gone < weeks_back]
         write(folder / "subscriptions.csv", sub_columns, week_subscriptions)
         write(folder / "partners.csv", partner_columns, week_partners)
-    write_sample_summary()
-    print(f"wrote {WEEKS} weeks before {SAMPLE_AS_OF} and their summary into {HISTORY}")
+    if out == HISTORY:
+        write_sample_summary()
+    print(f"wrote {WEEKS} weeks before {SAMPLE_AS_OF} into {out}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ with left:
         ("projected_at_risk_seats", t("trends.at_risk"), COLOURS["at_risk"]),
     ):
         fig.add_scatter(x=totals["created"], y=totals[column], name=name, mode="lines+markers", marker_color=colour)
-    chart(style(fig, t("trends.chart_volume"), y_title=t("col.seats")), "trend_volume")
+    fig = style(fig, t("trends.chart_volume"), y_title=t("col.seats"))
+    chart(fig.update_layout(legend={"y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"}), "trend_volume")
 with right:
     fig = go.Figure()
     fig.add_scatter(
@@ -52,8 +53,9 @@ with right:
         marker_color=COLOURS["ready"],
     )
     fig.update_yaxes(tickformat=".0%")
-    chart(style(fig, t("trends.chart_rates")), "trend_rates")
-table(frame, "snapshot_trends")
+    fig = style(fig, t("trends.chart_rates"))
+    chart(fig.update_layout(legend={"y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"}), "trend_rates")
+table(frame.assign(country=frame["country"].fillna(t("trends.total"))), "snapshot_trends")
 
 newest, previous = ids[-1], ids[-2]
 st.subheader(t("trends.changed", new=newest, old=previous))

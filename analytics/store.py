@@ -222,6 +222,9 @@ class Store:
             _fsync_file(work)
             os.rename(work, path)
             _fsync_dir(folder)
+        except duckdb.IOException as exc:
+            work.unlink(missing_ok=True)
+            raise _os_error(exc) from exc
         except BaseException:
             work.unlink(missing_ok=True)
             raise
@@ -509,7 +512,8 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
 
 def _write_database(dataset: Dataset, path: Path) -> dict[str, int]:
     """Every table of `dataset` into the new database file `path`, streamed in Arrow batches (peak memory: a
-    batch, not a table); returns the rows of the typed tables."""
+    batch, not a table); returns the rows of the typed tables. DuckDB's own I/O errors (a full disk, a read-only
+    folder) come out as the OSError they are, so that the store reports them in words (Store._faults)."""
     cur = dataset.cursor()
     names = [
         r[0]
@@ -519,22 +523,34 @@ def _write_database(dataset: Dataset, path: Path) -> dict[str, int]:
         ).fetchall()
     ]
     rows = {}
-    out = _open_for_writing(path)
     try:
-        for name in names:
-            if not TABLE_NAME.match(name):  # our own tables; anything else is not copied
-                continue
-            # A cursor per table: a reader keeps its cursor busy until it is read to the end.
-            batches = dataset.cursor().sql(f"SELECT * FROM {name}").to_arrow_reader(BATCH_ROWS)
-            out.register("arrow_in", batches)
-            out.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow_in")
-            out.unregister("arrow_in")
-            if name in TABLES:
-                rows[name] = out.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-        out.execute("CHECKPOINT")
-    finally:
-        out.close()
+        out = _open_for_writing(path)
+        try:
+            for name in names:
+                if not TABLE_NAME.match(name):  # our own tables; anything else is not copied
+                    continue
+                # A cursor per table: a reader keeps its cursor busy until it is read to the end.
+                batches = dataset.cursor().sql(f"SELECT * FROM {name}").to_arrow_reader(BATCH_ROWS)
+                out.register("arrow_in", batches)
+                out.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow_in")
+                out.unregister("arrow_in")
+                if name in TABLES:
+                    rows[name] = out.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+            out.execute("CHECKPOINT")
+        finally:
+            out.close()
+    except duckdb.IOException as exc:
+        raise _os_error(exc) from exc
     return rows
+
+
+def _os_error(exc: duckdb.IOException) -> Exception:
+    """The OSError behind a DuckDB I/O error, by its message (DuckDB keeps only the text of strerror)."""
+    text = str(exc)
+    for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        if os.strerror(number) in text:
+            return OSError(number, text)
+    return exc
 
 
 def _quote(text: str) -> str:

@@ -26,6 +26,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -831,13 +832,21 @@ def test_a_publish_into_a_read_only_or_full_store_is_reported_as_such_and_leaves
 
     store, _first, second = published
     dataset = load_files(SAMPLE)
-    real = analytics.store.pq.ParquetWriter
+    real = analytics.store._open_for_writing
 
-    class FailingWriter(real):
-        def write_batch(self, *args, **kwargs):
-            raise OSError(fault, os.strerror(fault))
+    class FailingDatabase:  # the snapshot's database file, whose writes fail as DuckDB reports it
+        def __init__(self, path):
+            self.con = real(path)
 
-    monkeypatch.setattr(analytics.store.pq, "ParquetWriter", FailingWriter)
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+        def execute(self, sql, *args):
+            if sql.startswith("CREATE TABLE partners"):
+                raise duckdb.IOException(f'Could not write file "{sql[:20]}": {os.strerror(fault)}')
+            return self.con.execute(sql, *args)
+
+    monkeypatch.setattr(analytics.store, "_open_for_writing", FailingDatabase)
     with pytest.raises(InputError) as caught:
         store.publish(dataset, [("x.csv", 1)])
     assert caught.value.code == code

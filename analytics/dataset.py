@@ -76,6 +76,7 @@ class Dataset:
     # catalog's instance shared by every snapshot; None: cursors of `con`.
     opener: Callable[[], duckdb.DuckDBPyConnection] | None = None
     database: str | None = None  # ... and the catalog name of its file there
+    sample: bool = False  # the bundled sample (its label is shown in the interface language)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one use: a DuckDB connection must not be shared across threads."""

@@ -128,9 +128,15 @@ class Store:
         return sorted(found, key=lambda s: s.id, reverse=True)
 
     def get(self, snapshot_id: str) -> Snapshot:
-        for snapshot in self.list():
-            if snapshot.id == snapshot_id:
-                return snapshot
+        """One snapshot, reading its manifest only (not every snapshot's, as `list` does)."""
+        if isinstance(snapshot_id, str) and ID_PATTERN.match(snapshot_id):
+            try:
+                manifest = json.loads((self.snapshots / snapshot_id / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                manifest = None
+            if isinstance(manifest, dict):
+                current = self.current_id() == snapshot_id
+                return Snapshot(snapshot_id, manifest.get("created", ""), manifest, current)
         raise InputError(
             f"no snapshot with id {snapshot_id!r} (see `python -m analytics snapshots`)",
             code="snapshot_missing",

@@ -12,6 +12,8 @@ The diff between two snapshots is one query over both snapshot files where they 
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -91,12 +93,19 @@ ORDER BY created, country NULLS FIRST, snapshot
 """
 
 
+@functools.cache
+def _summaries_db() -> duckdb.DuckDBPyConnection:
+    """One small in-memory database per process where the summaries are queried (a cursor per call; creating a
+    DuckDB instance costs more than the query)."""
+    return connect("256MB")
+
+
 def summary_trend(summaries: list[tuple[str, pd.Timestamp, pa.Table]], filters: Filters) -> pd.DataFrame:
     """One headline row per snapshot (and per country, country NULL = total), oldest first, from the snapshots'
     summaries (snapshot id, published, summary); only for a filter that `summarised` accepts."""
     if not summarised(filters):
         raise ValueError("the summaries do not answer this filter; use snapshot_trend")
-    con = connect()
+    con = _summaries_db().cursor()
     rows = pa.concat_tables(
         [
             table.cast(SUMMARY_SCHEMA).append_column("snapshot", pa.array([sid] * table.num_rows, pa.string()))

@@ -56,7 +56,9 @@ def ensure_frame() -> None:
 
 @st.cache_resource(show_spinner=False)
 def sample_dataset() -> Dataset:
-    return load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
+    dataset = load_files(SAMPLE_FILES, programme=load_programme(), label="Bundled sample")
+    dataset.sample = True
+    return dataset
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -281,7 +283,8 @@ def sidebar() -> Filters:
 def label(dataset: Dataset) -> str:
     """The dataset's name for display: the file names, or the sample's name in the active language (raw text:
     `md()` it for Markdown)."""
-    return t("sidebar.sample_label") if dataset is sample_dataset() else dataset.label
+    # The sample is recognised by its mark, not by loading it to compare (a published snapshot never loads it).
+    return t("sidebar.sample_label") if dataset.sample else dataset.label
 
 
 def _store_lang() -> None:

@@ -561,8 +561,7 @@ def ingest(
     _collect_rejects(con, mappings, typed)
     # Memory: the raw text tables are the largest; they are not needed once the rejects have their values.
     for m in mappings:
-        for suffix in ("", "_rejects", "_scan"):
-            con.execute(f"DROP TABLE IF EXISTS {m.source.table}{suffix}")
+        _drop_raw(con, m.source)
     files_report = [
         {"name": m.source.label, "kind": m.kind, "rows": m.source.rows, "collapsed": _collapse(con, m, typed[n])}
         for n, m in enumerate(mappings)
@@ -593,6 +592,16 @@ def ingest(
         unknown=unknown,
     )
 
+
+
+def _drop_raw(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Drop a source's raw tables (a CSV's is a view over {table}_load, with its parser rejects)."""
+    if source.format == "csv":
+        con.execute(f"DROP VIEW IF EXISTS {source.table}")
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {source.table}")
+    for suffix in ("_load", "_rejects", "_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {source.table}{suffix}")
 
 # The facts a subscription list cannot do without, as the refusal names them (PRODUCT.md section 3).
 REQUIRED_FACTS = ("subscription_id", "seats", "term_end_date")

@@ -245,13 +245,13 @@ def _load_csv(
 
 
 def _shape(con: duckdb.DuckDBPyConnection, table: str, width: int) -> tuple[int, int, int | None]:
-    """One scan of a CSV's records: how many, how many are empty (only delimiters), and the line of the first
-    one that ends short (its last header column empty)."""
+    """A CSV's records: how many, how many are empty (only delimiters), and the line of the first one that
+    ends short (its last header column empty). Filters in WHERE, where DuckDB stops at a row's first value."""
     empty = " AND ".join(f"NULLIF(trim(c{i}), '') IS NULL" for i in range(width))
-    return con.execute(
-        f"SELECT count(*), count(*) FILTER ({empty}), min(_line) FILTER (c{width - 2} IS NULL AND NOT ({empty})) "
-        f"FROM {table}"
-    ).fetchone()
+    records = con.execute(f"SELECT count(*) FROM {table}_load").fetchone()[0]
+    empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchone()[0]
+    short = con.execute(f"SELECT min(_line) FROM {table} WHERE c{width - 2} IS NULL AND NOT ({empty})").fetchone()[0]
+    return records, empties, short
 
 
 @dataclass
@@ -287,17 +287,19 @@ def scan_lines(path: Path, header_line: int) -> LineScan:
                 continue
             body, rest = chunk[:cut], chunk[cut:]
             nul = nul or b"\x00" in body
-            bare_cr = bare_cr or body.count(b"\r") != body.count(b"\r\n")
-            # body starts at a line start: with a line feed before it, each blank line is "\n\n" or "\n\r\n".
-            text = b"\n" + body
-            for pattern in (b"\n\n", b"\n\r\n"):
-                at, seen, lines = text.find(pattern), 0, count
+            crs = b"\r" in body
+            bare_cr = bare_cr or crs and body.count(b"\r") != body.count(b"\r\n")
+            # body starts at a line start (after a line feed): a blank line is "\n" there, else after "\n".
+            if count >= header_line and (body.startswith(b"\n") or body.startswith(b"\r\n")):
+                blank.append(count + 1)
+            for pattern in (b"\n\n", b"\n\r\n") if crs else (b"\n\n",):
+                at, seen, lines = body.find(pattern), 0, count
                 while at >= 0:
-                    lines += text.count(b"\n", seen, at + 1)
+                    lines += body.count(b"\n", seen, at + 1)
                     seen = at + 1
-                    if lines > header_line:
-                        blank.append(lines)
-                    at = text.find(pattern, at + 1)
+                    if lines >= header_line:
+                        blank.append(lines + 1)
+                    at = body.find(pattern, at + 1)
             count += body.count(b"\n")
             last = body[-1:]
     blank.sort()

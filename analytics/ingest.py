@@ -58,6 +58,10 @@ REASONS = (
 # empty instead of rejecting the row.
 LENIENT = ("period_end", "marketplace")
 
+# The phases of an upload as the Data page shows them: reading the files, checking every value, collapsing
+# charge lines and repeated ids, deriving the facts (analytics/dataset.py), handing the result over (the worker).
+PHASES = ("read", "check", "collapse", "facts", "publish")
+
 # What a file is, told from its columns (PRODUCT.md section 3): a subscription list has one row per subscription;
 # charge lines (reconciliation files) and monthly rows (Insights) repeat it and are collapsed to one.
 KINDS = ("subscriptions", "charges", "monthly", "customers", "partners")
@@ -577,11 +581,14 @@ def ingest(
     overrides: Overrides | None = None,
     max_file_bytes: int | None = -1,
     careful: bool = False,
+    progress=None,
 ) -> IngestResult:
     """Read `files` ((path, display name) pairs) into tables subscriptions, partners, customers, rejects.
 
     `careful`: check every value the long way and find physical lines by reading the files again (the same
-    result, slower: what the fast ways are tested against)."""
+    result, slower: what the fast ways are tested against). `progress(phase)` is told each of PHASES as it
+    starts."""
+    progress = progress or (lambda _phase: None)
     overrides = overrides or Overrides()
     if not files:
         raise InputError("no file given")
@@ -589,8 +596,10 @@ def ingest(
     con.execute("CREATE OR REPLACE TABLE vocab AS SELECT * FROM vocab_in")
     con.unregister("vocab_in")
     sources: list[Source] = []
+    progress("read")
     for path, name in files:
         sources += read_file(con, path, name, len(sources), max_file_bytes)
+    progress("check")
     mappings = [map_source(con, s, overrides) for s in sources]
     warnings = [note for m in mappings for note in m.notes]
     warnings += [Note.of("padded", file=s.label, line=s.padded_line) for s in sources if s.padded_line]
@@ -603,6 +612,7 @@ def ingest(
     # Memory: the raw text tables are the largest; they are not needed once the rejects have their values.
     for m in mappings:
         _drop_raw(con, m.source)
+    progress("collapse")
     files_report = [
         {"name": m.source.label, "kind": m.kind, "rows": m.source.rows, "collapsed": _collapse(con, m, typed[n])}
         for n, m in enumerate(mappings)

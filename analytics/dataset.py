@@ -121,17 +121,21 @@ def build(
     overrides: Overrides | None,
     programme: Programme,
     max_file_bytes: int | None,
+    progress=None,
 ) -> IngestResult:
-    """Ingest `pairs` into `con` and derive the facts: the work shared by load_files and an upload's worker."""
+    """Ingest `pairs` into `con` and derive the facts: the work shared by load_files and an upload's worker.
+    `progress(phase)` is told each phase as it starts (analytics.ingest.PHASES)."""
     overrides = overrides or Overrides()
     overrides.check()
     try:
-        result = ingest(con, pairs, overrides, max_file_bytes)
+        result = ingest(con, pairs, overrides, max_file_bytes, progress=progress)
     except MappingError as exc:
         # A required column "not found" because the mapping names a header the file does not have: say so.
         overrides.refuse_unknown_headers([m.source for m in exc.mappings])
         raise
     overrides.refuse_unknown_headers([m.source for m in result.mappings])
+    if progress:
+        progress("facts")
     build_facts(con, programme)
     return result
 

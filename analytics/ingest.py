@@ -58,6 +58,10 @@ REASONS = (
 # empty instead of rejecting the row.
 LENIENT = ("period_end", "marketplace")
 
+# The phases of an upload as the Data page shows them: reading the files, checking every value, collapsing
+# charge lines and repeated ids, deriving the facts (analytics/dataset.py), handing the result over (the worker).
+PHASES = ("read", "check", "collapse", "facts", "publish")
+
 # What a file is, told from its columns (PRODUCT.md section 3): a subscription list has one row per subscription;
 # charge lines (reconciliation files) and monthly rows (Insights) repeat it and are collapsed to one.
 KINDS = ("subscriptions", "charges", "monthly", "customers", "partners")
@@ -378,6 +382,31 @@ def _value_sql(
     return f"{alias}.value", f"{v} IS NOT NULL AND {alias}.alias IS NULL"
 
 
+def _fast_sql(kind: str, col: str) -> tuple[str, str] | None:
+    """(guard, typed value) for the plain spelling of a value (what an export writes on nearly every row), or
+    None: where the guard holds, the value is what _value_sql gives and the value is valid, at a fraction of
+    the cost; every other value goes the careful way. tests/test_properties.py checks both ways agree."""
+    if kind == ID:
+        # Printable ASCII without a space: nothing to trim or normalise (the "-" for no value stays empty).
+        return f"regexp_full_match({col}, '[!-~]+') AND {col} <> '-'", f"upper({col})"
+    if kind == INT:
+        # Up to seven digits: at most 9,999,999 <= MAX_SEATS, with no separator to read.
+        return f"regexp_full_match({col}, '[0-9]{{1,7}}')", f"CAST({col} AS BIGINT)"
+    if kind == DECIMAL:
+        # Digits with at most two decimals after a point read the same whichever mark the column uses.
+        return (
+            f"regexp_full_match({col}, '-?[0-9]{{1,14}}([.][0-9]{{1,2}})?')",
+            f"CAST({col} AS DECIMAL(18, 4))",
+        )
+    if kind == DATE:
+        # An ISO date from 1900 on; TRY_CAST refuses impossible days, which the careful way then rejects.
+        return (
+            f"length({col}) = 10 AND {col} LIKE '____-__-__' AND TRY_CAST({col} AS DATE) >= DATE '1900-01-01'",
+            f"TRY_CAST({col} AS DATE)",
+        )
+    return None
+
+
 # Segment words, first match wins ("... Public Sector" is government even when it also says "Corporate").
 _SEGMENT_WORDS = (
     ("public sector|government|behörde|öffentlich", "government"),
@@ -442,8 +471,13 @@ def _vocab_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "alias", "value"]).drop_duplicates(["kind", "alias"])
 
 
-def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Overrides, number: int) -> str:
-    """Create typed_<n>: canonical columns, _src, _line, _bad (list of failing canonical columns), _extra."""
+def type_source(
+    con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Overrides, number: int, careful: bool = False
+) -> str:
+    """Create typed_<n>: canonical columns, _src, _line, _bad (list of failing canonical columns), _extra.
+
+    `careful`: every value through the full checks of _value_sql, none through the plain-spelling guards of
+    _fast_sql (the same result, slower; the property tests compare the two)."""
     source = mapping.source
     # Workbooks and Parquet carry typed numbers (written with '.'), so only CSV text needs a decimal mark.
     decimal_comma = source.decimal_comma
@@ -471,6 +505,13 @@ def type_source(con: duckdb.DuckDBPyConnection, mapping: Mapping, overrides: Ove
             no_reseller=("-1", "0") if reseller else (),
         )
         kind = COLUMN_KIND[canonical]
+        fast = None if careful or (kind == ID and reseller) else _fast_sql(kind, col)
+        if fast is not None:
+            guard, value = fast
+            expr, bad = (
+                f"CASE WHEN {guard} THEN {value} ELSE {expr} END",
+                f"CASE WHEN {guard} THEN false ELSE {bad} END",
+            )
         if canonical in LENIENT:
             bad = "false"
             if canonical == "period_end":
@@ -539,8 +580,15 @@ def ingest(
     files: list[tuple[Path, str]],
     overrides: Overrides | None = None,
     max_file_bytes: int | None = -1,
+    careful: bool = False,
+    progress=None,
 ) -> IngestResult:
-    """Read `files` ((path, display name) pairs) into tables subscriptions, partners, customers, rejects."""
+    """Read `files` ((path, display name) pairs) into tables subscriptions, partners, customers, rejects.
+
+    `careful`: check every value the long way and find physical lines by reading the files again (the same
+    result, slower: what the fast ways are tested against). `progress(phase)` is told each of PHASES as it
+    starts."""
+    progress = progress or (lambda _phase: None)
     overrides = overrides or Overrides()
     if not files:
         raise InputError("no file given")
@@ -548,8 +596,10 @@ def ingest(
     con.execute("CREATE OR REPLACE TABLE vocab AS SELECT * FROM vocab_in")
     con.unregister("vocab_in")
     sources: list[Source] = []
+    progress("read")
     for path, name in files:
         sources += read_file(con, path, name, len(sources), max_file_bytes)
+    progress("check")
     mappings = [map_source(con, s, overrides) for s in sources]
     warnings = [note for m in mappings for note in m.notes]
     warnings += [Note.of("padded", file=s.label, line=s.padded_line) for s in sources if s.padded_line]
@@ -557,12 +607,12 @@ def ingest(
     for m in mappings:
         if m.table == "subscriptions" and "segment" not in m.columns:
             warnings.append(Note.of("no_segment", file=m.source.label))
-    typed = [type_source(con, m, overrides, n) for n, m in enumerate(mappings)]
+    typed = [type_source(con, m, overrides, n, careful) for n, m in enumerate(mappings)]
     _collect_rejects(con, mappings, typed)
     # Memory: the raw text tables are the largest; they are not needed once the rejects have their values.
     for m in mappings:
-        for suffix in ("", "_rejects", "_scan"):
-            con.execute(f"DROP TABLE IF EXISTS {m.source.table}{suffix}")
+        _drop_raw(con, m.source)
+    progress("collapse")
     files_report = [
         {"name": m.source.label, "kind": m.kind, "rows": m.source.rows, "collapsed": _collapse(con, m, typed[n])}
         for n, m in enumerate(mappings)
@@ -574,7 +624,7 @@ def ingest(
             programs = found
     for name in typed:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    _physical_lines(con, sources)
+    _physical_lines(con, sources, careful)
     single = _single_customer(con, mappings)
     warnings += single
     countries_from = _resolve_countries(con)
@@ -592,6 +642,16 @@ def ingest(
         origins=_origins(mappings, programs, countries_from, unknown, single_customer=bool(single)),
         unknown=unknown,
     )
+
+
+def _drop_raw(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Drop a source's raw tables (a CSV's is a view over {table}_load, with its parser rejects)."""
+    if source.format == "csv":
+        con.execute(f"DROP VIEW IF EXISTS {source.table}")
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {source.table}")
+    for suffix in ("_load", "_rejects", "_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {source.table}{suffix}")
 
 
 # The facts a subscription list cannot do without, as the refusal names them (PRODUCT.md section 3).
@@ -635,7 +695,7 @@ def _check_facts(mappings: list[Mapping]) -> None:
             )
 
 
-def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
+def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source], careful: bool = False) -> None:
     """Turn the record numbers of CSV rejects (and of the rows they repeat) into physical line numbers.
 
     DuckDB numbers records; blank lines and quoted line breaks make lines and records differ, so the few
@@ -654,7 +714,7 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
         ]
         if not wanted:
             continue
-        mapping = physical_lines(source, wanted)
+        mapping = physical_lines(source, wanted, careful)
         frame = pd.DataFrame({"record_line": list(mapping), "physical": list(mapping.values())})
         con.register("line_map", frame)
         con.execute(
@@ -836,7 +896,9 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
         empty = ", ".join(_column_expr(c, set()) for c in names)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {empty} WHERE false")
         return []
-    con.execute(f"CREATE OR REPLACE TEMP TABLE all_{table} AS {' UNION ALL '.join(selects)}")
+    # A view, not a table: the union is read once to count the ids and once to write the table (a copy of a
+    # 10M-row table costs more than computing these columns twice).
+    con.execute(f"CREATE OR REPLACE TEMP VIEW all_{table} AS {' UNION ALL '.join(selects)}")
     repeated = con.execute(f"SELECT count(*) - count(DISTINCT {key}) FROM all_{table}").fetchone()[0]
     kept = f"all_{table}"
     if repeated:
@@ -865,19 +927,22 @@ def _assemble(con: duckdb.DuckDBPyConnection, table: str, mappings: list[Mapping
                 WHERE r._n > 1 AND r._derived = 0
                 """
             )
-        con.execute(f"DROP TABLE all_{table}")
+        con.execute(f"DROP VIEW all_{table}")
         kept = "(SELECT * FROM ranked WHERE _n = 1)"
+    # The deciding rule is kept until the programs are counted from the table itself, then dropped (no copy).
+    rule = ", _rule" if subscriptions else ""
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols}{rule} FROM {kept} ORDER BY _src, _line")
     programs = []
     if subscriptions:
         programs = [
             {"program": program, "rule": rule, "subscriptions": int(rows)}
             for program, rule, rows in con.execute(
-                f"SELECT program, _rule, count(*) FROM {kept} GROUP BY ALL ORDER BY program, _rule"
+                f"SELECT program, _rule, count(*) FROM {table} GROUP BY ALL ORDER BY program, _rule"
             ).fetchall()
         ]
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM {kept} ORDER BY _src, _line")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN _rule")
     con.execute("DROP TABLE IF EXISTS ranked")
-    con.execute(f"DROP TABLE IF EXISTS all_{table}")
+    con.execute(f"DROP VIEW IF EXISTS all_{table}")
     return programs
 
 

@@ -46,6 +46,9 @@ class Source:
     parser_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason code, text)
     rows: int = 0
     padded_line: int | None = None  # the first data line with fewer fields than the header (padded with empties)
+    # CSV only: the blank lines after the header, when every record of the file is one line (then a record's
+    # physical line follows from them and the parser rejects without reading the file again); None otherwise.
+    blank_lines: list[int] | None = None
 
     @property
     def label(self) -> str:
@@ -160,28 +163,27 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         readable = Path(tmp)
     table = f"raw_{index}"
     width = len(header_row)
-    # One spare column catches rows with more fields than the header has.
-    columns = {f"c{i}": "VARCHAR" for i in range(width + 1)}
-    columns_sql = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
     try:
+        rejects = _load_csv(con, table, readable, delimiter, header_line, width + 1)
+        # The records as read, numbered by line: record n (from 0) is on line header_line + 1 + n when no
+        # record spans lines and no line is blank or refused (physical_lines maps the others). A view, so the
+        # numbers cost no copy of the table; row ids stay as they are when empty rows are deleted below.
         con.execute(
-            f"CREATE OR REPLACE TABLE {table}_load AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
-            f"escape = '\"', header = false, skip = ?, all_varchar = true, columns = {columns_sql}, "
-            "null_padding = true, parallel = false, strict_mode = false, store_rejects = true, "
-            f"rejects_table = '{table}_rejects', rejects_scan = '{table}_scan', max_line_size = 2000000, "
-            "auto_detect = false)",
-            [str(readable), delimiter, header_line],
+            f"CREATE OR REPLACE VIEW {table} AS SELECT *, CAST(rowid AS BIGINT) + {int(header_line) + 1} AS _line "
+            f"FROM {table}_load"
         )
-        rejects = con.execute(f"SELECT line, error_type, csv_line FROM {table}_rejects ORDER BY line").fetchall()
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT *, CAST(rowid AS BIGINT) + ? AS _line FROM {table}_load",
-            [header_line + 1],
+        lines = scan_lines(readable, header_line)
+        records, empty, short = _shape(con, table, width + 1)
+        if empty:
+            _drop_empty_rows(con, f"{table}_load", width + 1)
+        if lines.nul:
+            _refuse_nul(con, table, width + 1, name)
+        # One record per line: the file's lines are its records, its blank lines and its refused lines.
+        refused = {line for line, _kind, _text in rejects}
+        one_per_line = lines.count - header_line == records + len(lines.blank) + len(refused) and not any(
+            kind == "LINE SIZE OVER MAXIMUM" or "\n" in (text or "") for _line, kind, text in rejects
         )
-        con.execute(f"DROP TABLE {table}_load")
-        _drop_empty_rows(con, table, width + 1)
-        _refuse_nul(con, table, width + 1, name)
-        short = con.execute(f"SELECT min(_line) FROM {table} WHERE c{width - 1} IS NULL").fetchone()[0]
-        if _spans_lines(con, table, width + 1, rejects):
+        if not one_per_line and _spans_lines(con, table, width + 1, rejects):
             _refuse_swallowing_quote(path, encoding, delimiter, header_line, [str(h) for h in header_row], name)
     except duckdb.OutOfMemoryException:
         raise  # not a property of the file: the worker reports the memory limit
@@ -193,8 +195,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         if tmp:
             os.unlink(tmp)
     parser_rejects = [(line, _parser_reason(kind), text) for line, kind, text in rejects]
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    del columns
+    rows = records - empty
     source = Source(
         file=name,
         sheet=None,
@@ -207,10 +208,102 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, index: int)
         path=path,
         encoding=encoding,
         delimiter=delimiter,
+        blank_lines=lines.blank if one_per_line and not lines.bare_cr else None,
     )
     if short is not None:
         source.padded_line = first_short_line(source, width)
     return source
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, delimiter: str, header_line: int, width: int
+) -> list[tuple[int, str, str]]:
+    """Read a CSV into {table}_load (text columns c0..c<width-1>, the last catching surplus fields); returns
+    DuckDB's parser rejects (line, error type, text). Read in parallel; DuckDB's parallel scanner refuses a
+    file with a line break inside a quoted value (it cannot pad short records then), which is read again on
+    one thread."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    for parallel in ("true", "false"):
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {table}_load AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
+                f"escape = '\"', header = false, skip = ?, all_varchar = true, columns = {columns}, "
+                f"null_padding = true, parallel = {parallel}, strict_mode = false, store_rejects = true, "
+                f"rejects_table = '{table}_rejects', rejects_scan = '{table}_scan', max_line_size = 2000000, "
+                "auto_detect = false)",
+                [str(path), delimiter, header_line],
+            )
+            break
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error as exc:
+            if parallel == "false" or "parallel scanner does not support" not in str(exc):
+                raise
+            for suffix in ("_rejects", "_scan"):
+                con.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+    return con.execute(f"SELECT line, error_type, csv_line FROM {table}_rejects ORDER BY line").fetchall()
+
+
+def _shape(con: duckdb.DuckDBPyConnection, table: str, width: int) -> tuple[int, int, int | None]:
+    """A CSV's records: how many, how many are empty (only delimiters), and the line of the first one that
+    ends short (its last header column empty). Filters in WHERE, where DuckDB stops at a row's first value."""
+    empty = " AND ".join(f"NULLIF(trim(c{i}), '') IS NULL" for i in range(width))
+    records = con.execute(f"SELECT count(*) FROM {table}_load").fetchone()[0]
+    empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchone()[0]
+    short = con.execute(f"SELECT min(_line) FROM {table} WHERE c{width - 2} IS NULL AND NOT ({empty})").fetchone()[0]
+    return records, empties, short
+
+
+@dataclass
+class LineScan:
+    """What one pass over a UTF-8 file's bytes tells about its lines."""
+
+    count: int  # lines (a last line without a line break counts)
+    blank: list[int]  # the empty lines after the header line (DuckDB skips them without numbering a record)
+    nul: bool  # a NUL byte somewhere
+    bare_cr: bool  # a carriage return not followed by a line feed (a line ending DuckDB reads, this scan not)
+
+
+SCAN_BYTES = 8 * 1024 * 1024
+
+
+def scan_lines(path: Path, header_line: int) -> LineScan:
+    """Count the lines of a UTF-8 file and find its blank ones, at the speed of bytes.count (no decoding: a
+    line feed byte is never part of another UTF-8 character)."""
+    count = 0
+    blank: list[int] = []
+    nul = bare_cr = False
+    last = b"\n"
+    rest = b""
+    with open(path, "rb") as handle:
+        while True:
+            more = handle.read(SCAN_BYTES)
+            chunk = rest + more
+            if not chunk:
+                break
+            cut = chunk.rfind(b"\n") + 1 if more else len(chunk)
+            if cut == 0:  # one line longer than a chunk so far
+                rest = chunk
+                continue
+            body, rest = chunk[:cut], chunk[cut:]
+            nul = nul or b"\x00" in body
+            crs = b"\r" in body
+            bare_cr = bare_cr or crs and body.count(b"\r") != body.count(b"\r\n")
+            # body starts at a line start (after a line feed): a blank line is "\n" there, else after "\n".
+            if count >= header_line and (body.startswith(b"\n") or body.startswith(b"\r\n")):
+                blank.append(count + 1)
+            for pattern in (b"\n\n", b"\n\r\n") if crs else (b"\n\n",):
+                at, seen, lines = body.find(pattern), 0, count
+                while at >= 0:
+                    lines += body.count(b"\n", seen, at + 1)
+                    seen = at + 1
+                    if lines >= header_line:
+                        blank.append(lines + 1)
+                    at = body.find(pattern, at + 1)
+            count += body.count(b"\n")
+            last = body[-1:]
+    blank.sort()
+    return LineScan(count=count + (last != b"\n"), blank=blank, nul=nul, bare_cr=bare_cr)
 
 
 # How much of a file is looked at for rows shorter than the header (they are padded wherever they are; the scan
@@ -333,9 +426,15 @@ def _refuse_nul(con: duckdb.DuckDBPyConnection, table: str, width: int, name: st
         )
 
 
-def physical_lines(source: Source, record_lines: list[int]) -> dict[int, int]:
+def physical_lines(source: Source, record_lines: list[int], careful: bool = False) -> dict[int, int]:
     """Map record-based line numbers (header line + 1 + record index, as stored in _line) to the physical
-    line where each record starts, reading the file only up to the last one asked for."""
+    line where each record starts.
+
+    When every record of the file is one line (source.blank_lines is known), a record's line is its number
+    moved down by each blank or refused line before it; otherwise (or when `careful`) the file is read with
+    Python's csv module up to the last record asked for."""
+    if source.blank_lines is not None and not careful:
+        return _lines_from_gaps(source, record_lines)
     wanted = set(record_lines)
     last = max(wanted)
     skipped = {line for line, _reason, _text in source.parser_rejects}
@@ -355,6 +454,20 @@ def physical_lines(source: Source, record_lines: list[int]) -> dict[int, int]:
                 break
             record += 1
     return {line: found.get(line, line) for line in wanted}
+
+
+def _lines_from_gaps(source: Source, record_lines: list[int]) -> dict[int, int]:
+    """physical_lines for a file of one-line records: the lines no record is on (blank lines, DuckDB's
+    refused lines) push each later record down by one."""
+    gaps = sorted(set(source.blank_lines or ()) | {line for line, _reason, _text in source.parser_rejects})
+    found: dict[int, int] = {}
+    shift = passed = 0
+    for record in sorted(set(record_lines)):
+        while passed < len(gaps) and gaps[passed] <= record + shift:
+            shift += 1
+            passed += 1
+        found[record] = record + shift
+    return found
 
 
 # DuckDB's CSV error types -> our reject reason codes (catalog `reason.<code>`).

@@ -13,6 +13,7 @@ limit_columns, limit_rows, limit_header), and nothing of it stays on disk.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import os
 import pickle
@@ -33,6 +34,7 @@ from analytics.settings import settings
 log = logging.getLogger("analytics")
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.05
+PROGRESS_SECONDS = 0.25  # how often the worker's progress is passed on
 # The address space of a worker is capped this far above its memory limit: DuckDB and Arrow reserve address
 # space they never touch (measured: about 2 GB of a 1M-row ingest's 3.4 GB), and the cap stops an allocation
 # burst that the resident-memory watch, which samples every POLL_SECONDS, would see too late.
@@ -135,11 +137,17 @@ def load_files_isolated(
     label: str | None = None,
     max_file_bytes: int | None = -1,
     limits: Limits | None = None,
+    on_progress=None,
+    cancel=None,
 ):
     """load_files (analytics.dataset) in a worker process within `limits` (default: a web upload's); returns
     the same Dataset, or raises the same InputErrors, plus the limit refusals.
 
-    `max_file_bytes`: -1 for the limit of `limits`, None for none, else that many bytes.
+    `max_file_bytes`: -1 for the limit of `limits`, None for none, else that many bytes. `on_progress(state)`
+    is called about every PROGRESS_SECONDS while the worker runs, with its phase (analytics.ingest.PHASES), the
+    phase's position (`step` of `steps`), how far its running statement has got (`statement`, percent) and
+    `seconds`; an exception it raises stops the worker like a cancel. `cancel()`, asked as often, stops the
+    worker when true: Cancelled is raised, nothing of the upload stays, and no published data is touched.
     """
     from analytics.dataset import Dataset, file_pairs, open_database
     from analytics.programme import load_programme
@@ -160,7 +168,7 @@ def load_files_isolated(
             "limits": limits,
         }
         (folder / "request.pickle").write_bytes(pickle.dumps(request))
-        outcome = _run_worker(folder, limits, label)
+        outcome = _run_worker(folder, limits, label, on_progress, cancel)
         con = open_database(folder / DATABASE)
     finally:
         # The open database keeps its file readable until it is closed; nothing of the upload stays on disk.
@@ -168,7 +176,7 @@ def load_files_isolated(
     return Dataset(con=con, programme=programme, result=outcome["result"], version=outcome["version"], label=label)
 
 
-def _run_worker(folder: Path, limits: Limits, label: str) -> dict:
+def _run_worker(folder: Path, limits: Limits, label: str, on_progress=None, cancel=None) -> dict:
     env = {
         **os.environ,
         "TMPDIR": str(folder),  # the worker's own temporary files (transcoded CSVs) go with the folder
@@ -185,7 +193,9 @@ def _run_worker(folder: Path, limits: Limits, label: str) -> dict:
             stdout=subprocess.DEVNULL,
             stderr=errors,
         )
-        stopped = _watch(process, limits)
+        stopped = _watch(process, limits, folder, on_progress, cancel)
+    if stopped == "cancel":
+        raise Cancelled(label)
     response = _response(folder)
     if stopped is not None:
         raise limit_error(stopped, label, limits)
@@ -227,9 +237,14 @@ def _run_worker(folder: Path, limits: Limits, label: str) -> dict:
     raise error(message)
 
 
-def _watch(process: subprocess.Popen, limits: Limits) -> str | None:
-    """Wait for the worker; stop it at the memory or time limit. Returns the limit it was stopped at, if any."""
+def _watch(
+    process: subprocess.Popen, limits: Limits, folder: Path | None = None, on_progress=None, cancel=None
+) -> str | None:
+    """Wait for the worker; stop it at the memory or time limit, or when `cancel()` says so ("cancel"); pass
+    its progress on. Returns the limit it was stopped at, if any. Whatever ends the wait (an exception from
+    `on_progress` too) ends the worker."""
     started = time.monotonic()
+    told = 0.0
     try:
         while True:
             try:
@@ -237,6 +252,14 @@ def _watch(process: subprocess.Popen, limits: Limits) -> str | None:
                 return None
             except subprocess.TimeoutExpired:
                 pass
+            if time.monotonic() - told >= PROGRESS_SECONDS:
+                told = time.monotonic()
+                if cancel is not None and cancel():
+                    return "cancel"
+                if on_progress is not None and folder is not None:
+                    state = read_progress(folder)
+                    if state is not None:
+                        on_progress(state)
             if limits.memory_mb is not None and _resident_mb(process.pid) > limits.memory_mb:
                 return "memory"
             if limits.seconds is not None and time.monotonic() - started > limits.seconds:
@@ -245,6 +268,24 @@ def _watch(process: subprocess.Popen, limits: Limits) -> str | None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def read_progress(folder: Path) -> dict | None:
+    """The worker's last progress note (analytics/worker.py Progress), or None before its first."""
+    from analytics.worker import PROGRESS
+
+    try:
+        state = json.loads((folder / PROGRESS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+class Cancelled(InputError):
+    """The user stopped an upload while it was read: nothing of it is kept, the published data is as it was."""
+
+    def __init__(self, label: str):
+        super().__init__(f"{label}: cancelled; nothing was changed", code="cancelled", file=label)
 
 
 def _resident_mb(pid: int) -> float:

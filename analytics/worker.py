@@ -4,10 +4,12 @@ dataset into FOLDER/upload.duckdb and writes FOLDER/response.pickle (the IngestR
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
 import sys
+import time
 import traceback
 import zipfile
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*\bref=\"([A-Z]{0,3})(\d*)(?::([A-Z]{1,3})(\d+))?\"")
 SST_COUNTS = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+PROGRESS = "progress.json"
+PROGRESS_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> int:
@@ -73,13 +77,69 @@ def _work(folder: Path, request: dict) -> dict:
     con.execute("SET temp_directory = ?", [str(folder / "spill")])
     if limits.disk_mb is not None:
         con.execute("SET max_temp_directory_size = ?", [f"{limits.disk_mb}MiB"])
-    result = build(con, pairs, request["overrides"], request["programme"], request["max_file_bytes"])
-    target = str(folder / DATABASE).replace("'", "''")  # our own mkdtemp folder, not user text
-    con.execute(f"ATTACH '{target}' AS upload_out")
-    con.execute("COPY FROM DATABASE memory TO upload_out")
-    con.execute("DETACH upload_out")
+    with Progress(folder / PROGRESS, con) as progress:
+        result = build(
+            con, pairs, request["overrides"], request["programme"], request["max_file_bytes"], progress=progress
+        )
+        progress("publish")
+        target = str(folder / DATABASE).replace("'", "''")  # our own mkdtemp folder, not user text
+        con.execute(f"ATTACH '{target}' AS upload_out")
+        con.execute("COPY FROM DATABASE memory TO upload_out")
+        con.execute("DETACH upload_out")
     con.close()
     return {"result": result, "version": content_version(pairs)}
+
+
+class Progress:
+    """The phase the worker is in (analytics.ingest.PHASES) and how far DuckDB's running statement has got,
+    written every PROGRESS_SECONDS into a small JSON file in the worker's private folder, which the server
+    reads while it waits (analytics/uploads.py). A file, not a pipe: a reader that stops reading never blocks
+    the worker."""
+
+    def __init__(self, path: Path, con):
+        import threading
+
+        self.path, self.con = path, con
+        self.phase, self.started = "read", time.monotonic()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        con.execute("SET enable_progress_bar = true")  # query_progress() reports only with it on
+        con.execute("SET enable_progress_bar_print = false")
+
+    def __enter__(self) -> Progress:
+        self._write(0.0)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def __call__(self, phase: str) -> None:
+        self.phase = phase
+        self._write(0.0)
+
+    def _run(self) -> None:
+        while not self.stop.wait(PROGRESS_SECONDS):
+            try:
+                percent = self.con.query_progress()  # another thread may ask; -1 between statements
+            except Exception:  # noqa: BLE001 - progress is a nicety; the work goes on without it
+                percent = -1
+            self._write(max(percent, 0.0))
+
+    def _write(self, statement: float) -> None:
+        from analytics.ingest import PHASES
+
+        state = {
+            "phase": self.phase,
+            "step": PHASES.index(self.phase),
+            "steps": len(PHASES),
+            "statement": round(float(statement), 1),
+            "seconds": round(time.monotonic() - self.started, 1),
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def _classify(exc: BaseException) -> tuple:

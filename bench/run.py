@@ -50,7 +50,7 @@ MB = 1024 * 1024
 CHILD_TIMEOUT = 3 * 3600
 
 # The targets of the issue (for a 2-core machine).
-INGEST_RATIO_TARGET = 1.5
+INGEST_RATIO_TARGET = 2.0  # issue 15 (was 1.5)
 WARM_MS_TARGET = {"1m": 150, "10m": 1000}
 PANDAS_RATIO_TARGET = 10
 RSS_10M_TARGET = 4 * 1024**3
@@ -266,6 +266,15 @@ def ingest_ratio(size: dict) -> float | None:
     return size["ingest"]["seconds"] / raw if raw and "ingest" in size else None
 
 
+def ingest_cpu_ratio(size: dict) -> float | None:
+    """The same ratio in CPU seconds (both processes, all their threads): steadier than wall time when other
+    work shares the cores, and it counts the work a second core hides."""
+    runs = [size[k]["cpu_seconds"] for k in ("raw", "raw_again") if k in size and "cpu_seconds" in size[k]]
+    if not runs or "ingest" not in size:
+        return None
+    return size["ingest"]["cpu_seconds"] / statistics.mean(runs)
+
+
 def pandas_ratio(size: dict) -> float | None:
     if "pandas" not in size or "serve" not in size:
         return None
@@ -334,6 +343,7 @@ def table_rows(sizes: list[dict], browser: dict | None, browser_label: str | Non
     row("ingest: load_files (s)", lambda s: fmt(s["ingest"]["seconds"]))
     row("ingest: DuckDB CREATE TABLE AS read_csv (s)", lambda s: fmt(raw_seconds(s)))
     row("ingest: ratio load_files / DuckDB read_csv", lambda s: fmt(ingest_ratio(s), 1, "x"))
+    row("ingest: ratio in CPU seconds", lambda s: fmt(ingest_cpu_ratio(s), 1, "x"))
     row("ingest: peak RSS (MB)", lambda s: mb(s["ingest"]["peak_rss"]))
     row("ingest: DuckDB read_csv peak RSS (MB)", lambda s: mb(s["raw"]["peak_rss"]))
     row("store: publish (s)", lambda s: fmt(s["ingest"]["publish_seconds"]))

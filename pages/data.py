@@ -14,7 +14,7 @@ state.ensure_frame()
 from analytics import metrics  # noqa: E402
 from analytics.errors import InputError, MappingError  # noqa: E402
 from analytics.export import to_csv  # noqa: E402
-from analytics.ingest import Overrides  # noqa: E402
+from analytics.ingest import PHASES, Overrides  # noqa: E402
 from analytics.schema import TABLES, stored_columns  # noqa: E402
 from analytics.uploads import load_files_isolated, safe_suffix  # noqa: E402
 from ui import report  # noqa: E402
@@ -30,7 +30,7 @@ def reset_filters() -> None:
         st.session_state.pop(name, None)
 
 
-def stage(files, overrides: Overrides, programme):
+def stage(files, overrides: Overrides, programme, on_progress=None):
     """Ingest the uploaded files into a staged dataset; what everyone sees is untouched until published."""
     folder = Path(tempfile.mkdtemp(prefix="radar-upload-"))
     pairs = []
@@ -39,7 +39,8 @@ def stage(files, overrides: Overrides, programme):
             path = folder / f"{i}{safe_suffix(upload.name)}"
             path.write_bytes(upload.getvalue())
             pairs.append((path, upload.name))
-        return load_files_isolated(pairs, overrides, programme, label=", ".join(u.name for u in files)), None, []
+        label = ", ".join(u.name for u in files)
+        return load_files_isolated(pairs, overrides, programme, label=label, on_progress=on_progress), None, []
     except MappingError as exc:
         return None, error_text(exc), exc.mappings
     except InputError as exc:
@@ -48,6 +49,26 @@ def stage(files, overrides: Overrides, programme):
         for path, _ in pairs:
             path.unlink(missing_ok=True)
         folder.rmdir()
+
+
+def cancel_upload(key) -> None:
+    st.session_state["cancelled_key"] = key
+
+
+def show_progress(bar, progress: dict) -> None:
+    """The worker's phase (analytics.ingest.PHASES) with how far it has got: the phases done, plus the running
+    statement's share of the current one."""
+    steps = max(int(progress.get("steps", 1)), 1)
+    step = min(max(int(progress.get("step", 0)), 0), steps - 1)
+    phase = progress.get("phase")
+    done = (step + min(max(float(progress.get("statement", 0.0)), 0.0), 100.0) / 100) / steps
+    text = t(
+        f"data.phase_{phase}" if phase in PHASES else "data.phase_start",
+        step=step + 1,
+        steps=steps,
+        seconds=fmt_int(float(progress.get("seconds", 0))),
+    )
+    bar.progress(min(done, 1.0), text=text)
 
 
 dataset = state.current()
@@ -81,19 +102,34 @@ if uploads:
     signature = hashlib.blake2b(b"".join(u.name.encode() + u.getvalue() for u in uploads), digest_size=8).hexdigest()
     overrides = st.session_state.get("mapping_overrides", {}).get(signature, {})
     staged_key = (signature, tuple(sorted(overrides.items())))
-    if st.session_state.get("staged_key") != staged_key:
-        with st.status(t("data.validating"), expanded=False) as status:
-            staged, error, detected = stage(uploads, Overrides(columns=dict(overrides)), dataset.programme)
+    cancelled = st.session_state.get("cancelled_key") == staged_key
+    if cancelled:
+        # Cancelled while it was read: nothing was staged, nothing changed; reading again is one click.
+        st.info(t("data.cancelled"), icon=":material/cancel:")
+        if st.button(t("data.read_again"), icon=":material/refresh:"):
+            st.session_state.pop("cancelled_key", None)
+            st.rerun()
+    elif st.session_state.get("staged_key") != staged_key:
+        with st.status(t("data.validating"), expanded=True) as status:
+            bar = st.progress(0.0, text=t("data.phase_start"))
+            # A click stops this run (Streamlit reruns at once); the exception that stops it ends the worker, and
+            # the next run finds the upload cancelled.
+            st.button(t("data.cancel"), icon=":material/cancel:", on_click=cancel_upload, args=(staged_key,))
+            staged, error, detected = stage(
+                uploads, Overrides(columns=dict(overrides)), dataset.programme, lambda p: show_progress(bar, p)
+            )
+            bar.empty()
             status.update(
                 label=t("data.validated") if staged else t("data.refused_status"),
                 state="complete" if staged else "error",
+                expanded=False,
             )
         st.session_state.update(
             staged_key=staged_key,
             staged=(staged, error, detected),
             staged_sources=[(u.name, u.size) for u in uploads],
         )
-    staged, error, detected = st.session_state["staged"]
+    staged, error, detected = (None, None, []) if cancelled else st.session_state["staged"]
     if error:
         st.error(t("data.refused", error=error), icon=":material/block:")
     mappings = staged.result.mappings if staged else detected

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.export import to_csv, to_xlsx
+from analytics.export import EXCEL_MAX_ROWS, to_csv, to_xlsx
 from analytics.programme import Programme
 from ui.i18n import catalog, date_column_format, fmt_date, fmt_int, fmt_pct, plotly_separators, t
 
@@ -252,6 +252,8 @@ def table(
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/download:",
             on_click="ignore",
+            help=t("table.excel_help", limit=fmt_int(EXCEL_MAX_ROWS)),
+            disabled=total > EXCEL_MAX_ROWS,
         )
         if caption:
             st.caption(caption)

@@ -1,6 +1,7 @@
-"""Facts derived once per dataset and programme: per partner, per subscription (scope, side, migration month),
-and the pre-aggregates the figures are computed from: per partner, country and segment (pcs), per partner and
-country (pc), per partner (pt), and the time series per country and segment (projection_cs, expiration_cs)."""
+"""Facts derived once per dataset and programme: per partner (partner_facts), per subscription (sub_facts: scope,
+side, migration month), and the roll-ups the figures are computed from, each named for what one row holds:
+partner_country_segment, partner_country, partner_totals (one row per partner), and the time series
+projection_by_country_segment and expirations_by_country_segment."""
 
 from __future__ import annotations
 
@@ -109,10 +110,11 @@ FROM rolled r LEFT JOIN partner_facts p ON p.partner_id = r.partner_id
 
 
 # One row per partner, country and segment: every partner-level figure (and the headline sums) is computed from
-# this small table or its roll-ups pc and pt below instead of the millions of subscription rows; filters
+# this small table or its roll-ups partner_country and partner_totals below instead of the millions of subscription
+# rows; filters
 # (country, segment, partner search) apply to it exactly as to sub_facts.
-PCS_SQL = """
-CREATE OR REPLACE TABLE pcs AS
+PARTNER_COUNTRY_SEGMENT_SQL = """
+CREATE OR REPLACE TABLE partner_country_segment AS
 SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.segment,
     count(*) AS all_subscriptions,
     count(*) FILTER (s.scope = 'in_scope') AS in_scope_subscriptions,
@@ -143,10 +145,11 @@ GROUP BY s.partner_id, s.country, s.segment
 """
 
 
-# How pcs rows roll up to one partner (over segments, or over countries and segments): counts add up, the
-# partner's own properties are the same on each of its rows. Used to build pc and pt below, and by
+# How partner_country_segment rows roll up to one partner (over segments, or over countries and segments): counts
+# add up, the partner's own properties are the same on each of its rows. Used to build partner_country and
+# partner_totals below, and by
 # analytics/metrics.py to roll up on the fly when a segment or country filter rules the stored roll-ups out.
-ROLLUP = """
+PARTNER_ROLLUP = """
     any_value(s.partner_name) AS partner_name,
     sum(s.in_scope_subscriptions)::BIGINT AS in_scope_subscriptions, sum(s.in_scope_seats)::BIGINT AS in_scope_seats,
     sum(s.exempt_subscriptions)::BIGINT AS exempt_subscriptions, sum(s.exempt_seats)::BIGINT AS exempt_seats,
@@ -172,13 +175,18 @@ ROLLUP = """
 # The partner's countries with in-scope subscriptions (within what is rolled up), for the partner lists.
 COUNTRIES = "string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.in_scope_subscriptions > 0) AS countries"
 
-# pc: one row per partner and country; pt: one row per partner. A query without a segment filter reads pc
-# instead of rolling pcs up, and one without a country or segment filter reads pt (analytics/metrics.py).
-PC_SQL = f"""
-CREATE OR REPLACE TABLE pc AS SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s GROUP BY s.partner_id, s.country
+# partner_country: one row per partner and country; partner_totals: one row per partner. A query without a segment
+# filter reads partner_country instead of rolling partner_country_segment up, and one without a country or segment
+# filter reads partner_totals (analytics/metrics.py).
+PARTNER_COUNTRY_SQL = f"""
+CREATE OR REPLACE TABLE partner_country AS
+SELECT s.partner_id, s.country, {PARTNER_ROLLUP} FROM partner_country_segment s GROUP BY s.partner_id, s.country
 ORDER BY s.country, s.partner_id
 """
-PT_SQL = f"CREATE OR REPLACE TABLE pt AS SELECT s.partner_id, {ROLLUP}, {COUNTRIES} FROM pcs s GROUP BY s.partner_id"
+PARTNER_TOTALS_SQL = f"""
+CREATE OR REPLACE TABLE partner_totals AS
+SELECT s.partner_id, {PARTNER_ROLLUP}, {COUNTRIES} FROM partner_country_segment s GROUP BY s.partner_id
+"""
 
 # The time series per subscription, and their sums per country and segment (a few thousand rows whatever the
 # size of the data): the projection and expiration figures read the sums, or these rows when a partner search
@@ -195,13 +203,13 @@ EXPIRATION_ROWS = """
            1 AS subscriptions, s.seats, s.lapse_risk::INT AS lapse_risk_subscriptions
     FROM sub_facts s WHERE s.side IS NOT NULL
 """
-PROJECTION_CS_SQL = f"""
-CREATE OR REPLACE TABLE projection_cs AS
+PROJECTION_BY_COUNTRY_SEGMENT_SQL = f"""
+CREATE OR REPLACE TABLE projection_by_country_segment AS
 SELECT country, segment, month, fully_ready, count(*) AS subscriptions, sum(seats)::BIGINT AS seats
 FROM ({PROJECTION_ROWS}) GROUP BY country, segment, month, fully_ready
 """
-EXPIRATION_CS_SQL = f"""
-CREATE OR REPLACE TABLE expiration_cs AS
+EXPIRATIONS_BY_COUNTRY_SEGMENT_SQL = f"""
+CREATE OR REPLACE TABLE expirations_by_country_segment AS
 SELECT country, segment, side, week, month, count(*) AS subscriptions, sum(seats)::BIGINT AS seats,
        sum(lapse_risk_subscriptions)::BIGINT AS lapse_risk_subscriptions
 FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
@@ -223,5 +231,11 @@ def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
 
 def build_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)derive the pre-aggregates from sub_facts."""
-    for sql in (PCS_SQL, PC_SQL, PT_SQL, PROJECTION_CS_SQL, EXPIRATION_CS_SQL):
+    for sql in (
+        PARTNER_COUNTRY_SEGMENT_SQL,
+        PARTNER_COUNTRY_SQL,
+        PARTNER_TOTALS_SQL,
+        PROJECTION_BY_COUNTRY_SEGMENT_SQL,
+        EXPIRATIONS_BY_COUNTRY_SEGMENT_SQL,
+    ):
         con.execute(sql)

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from analytics import words
-from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PROJECTION_ROWS, ROLLUP
+from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PARTNER_ROLLUP, PROJECTION_ROWS
 
 STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
 
@@ -61,9 +61,9 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> 
 # ---------------------------------------------------------------- which pre-aggregate answers a filter
 #
 # Every partner-level figure reads the smallest stored roll-up that the filters allow (analytics/facts.py):
-# pt (one row per partner) when neither a country nor a segment is chosen, pc (partner x country) as it is for
-# one country, pc rolled up per partner for several countries, else pcs (partner x country x segment) rolled
-# up on the fly. tests/test_query_paths.py proves the paths equal. The time series read their sums
+# partner_totals (one row per partner) when neither a country nor a segment is chosen, partner_country (partner x
+# country) as it is for one country, partner_country rolled up per partner for several countries, else
+# partner_country_segment (partner x country x segment) rolled up on the fly. tests/test_query_paths.py proves the paths equal. The time series read their sums
 # per country and segment, or the subscriptions themselves when a partner search needs each one's partner.
 # The table names are fixed text here, never user input; the filter values stay bound parameters.
 
@@ -71,21 +71,21 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> 
 def _partners_sql(filters: Filters, with_countries: bool = True) -> str:
     """One row per partner within the filters: the sums of its subscriptions there and its properties."""
     if not filters.countries and not filters.segments:
-        return "SELECT * FROM pt s WHERE {where}"
+        return "SELECT * FROM partner_totals s WHERE {where}"
     if len(filters.countries) == 1 and not filters.segments:
-        # One country (what a regional champion looks at): pc has one row per partner there already.
+        # One country (what a regional champion looks at): partner_country has one row per partner there already.
         countries = ", CASE WHEN s.in_scope_subscriptions > 0 THEN s.country END AS countries" if with_countries else ""
-        return f"SELECT *{countries} FROM pc s WHERE {{where}}"
-    source = "pcs" if filters.segments else "pc"
+        return f"SELECT *{countries} FROM partner_country s WHERE {{where}}"
+    source = "partner_country_segment" if filters.segments else "partner_country"
     countries = f", {COUNTRIES}" if with_countries else ""
-    return f"SELECT s.partner_id, {ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"
+    return f"SELECT s.partner_id, {PARTNER_ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"
 
 
 def _partner_countries_sql(filters: Filters) -> str:
     """One row per partner and country within the filters."""
     if not filters.segments:
-        return "SELECT * FROM pc s WHERE {where}"
-    return f"SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s WHERE {{where}} GROUP BY s.partner_id, s.country"
+        return "SELECT * FROM partner_country s WHERE {where}"
+    return f"SELECT s.partner_id, s.country, {PARTNER_ROLLUP} FROM partner_country_segment s WHERE {{where}} GROUP BY s.partner_id, s.country"
 
 
 def _series_source(filters: Filters, table: str, rows: str) -> str:
@@ -147,11 +147,15 @@ _HEADLINE_RATES = """
 """
 
 
-def headline_sql(filters: Filters) -> str:
-    """The headline query for these filters: the total over one row per partner (an aggregate without GROUP BY,
-    so there is a total row of zeros when nothing matches), then the countries over one row per partner and
-    country, so every partner count is a plain count(*)."""
-    return f"""
+def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Counts and rates behind every KPI: one row for the total (country NULL), then one per country.
+
+    A partner counts in every country where it has an after-cutoff subscription, once in the total.
+    Rates are NULL when their denominator is 0. The total is an aggregate without GROUP BY over one row per
+    partner (so there is a total row of zeros when nothing matches), the countries are counted over one row per
+    partner and country, so every partner count is a plain count(*).
+    """
+    sql = f"""
     WITH per_partner AS ({_partners_sql(filters, with_countries=False)}),
     per_country AS ({_partner_countries_sql(filters)}),
     counts AS (
@@ -162,15 +166,7 @@ def headline_sql(filters: Filters) -> str:
     SELECT *, {_HEADLINE_RATES} FROM counts
     ORDER BY country IS NOT NULL, after_seats DESC, country
     """
-
-
-def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Counts and rates behind every KPI: one row for the total (country NULL), then one per country.
-
-    A partner counts in every country where it has an after-cutoff subscription, once in the total.
-    Rates are NULL when their denominator is 0.
-    """
-    frame = _df(con, headline_sql(filters), filters)
+    frame = _df(con, sql, filters)
     frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
     return frame
 
@@ -228,7 +224,9 @@ ORDER BY s.country, s.month
 
 
 def _projection_sql(filters: Filters) -> str:
-    return _PROJECTION_SQL.replace("{source}", _series_source(filters, "projection_cs", PROJECTION_ROWS))
+    return _PROJECTION_SQL.replace(
+        "{source}", _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
+    )
 
 
 def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -253,7 +251,9 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     """In-scope subscriptions and seats by end week or month, before/after the cutoff."""
     if grain not in ("week", "month"):
         raise ValueError("grain must be week or month")
-    sql = _EXPIRATIONS_SQL.replace("{source}", _series_source(filters, "expiration_cs", EXPIRATION_ROWS))
+    sql = _EXPIRATIONS_SQL.replace(
+        "{source}", _series_source(filters, "expirations_by_country_segment", EXPIRATION_ROWS)
+    )
     return _df(con, sql, filters, grain=grain)
 
 
@@ -456,14 +456,16 @@ def countries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every country in the data with its after-cutoff seats (the sidebar sorts by exposure)."""
     sql = """
     SELECT country, sum(after_seats)::BIGINT AS after_seats, sum(all_subscriptions)::BIGINT AS subscriptions
-    FROM pcs GROUP BY country ORDER BY after_seats DESC, country
+    FROM partner_country_segment GROUP BY country ORDER BY after_seats DESC, country
     """
     return con.execute(sql).df()
 
 
 def segments(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The segments present in the data."""
-    return [r[0] for r in con.execute("SELECT DISTINCT segment FROM pcs ORDER BY segment").fetchall()]
+    return [
+        r[0] for r in con.execute("SELECT DISTINCT segment FROM partner_country_segment ORDER BY segment").fetchall()
+    ]
 
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

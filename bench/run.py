@@ -26,7 +26,6 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -191,42 +190,7 @@ def check_size(out: dict) -> None:
             out["errors"].append(f"{out['label']}: pandas and DuckDB headline differ: " + "; ".join(differences[:8]))
 
 
-PAGE_FILES = {
-    "exposure.py": "Exposure",
-    "opt_outs.py": "Opt-outs",
-    "readiness.py": "Partner readiness",
-    "projection.py": "NCE projection",
-    "data.py": "Data",
-}
 WATCHED = ("analytics", "ui", "pages", "app.py", "config")
-
-
-def check_page_queries() -> list[str]:
-    """Problems when pages/*.py call a metric the benchmark does not time for that page (the lists in worker.py
-    must follow the pages)."""
-    import worker
-
-    timed = worker.page_query_names()
-    problems = []
-    for file, page in PAGE_FILES.items():
-        path = ROOT / "pages" / file
-        if not path.is_file():
-            problems.append(f"pages/{file} is gone: update PAGE_FILES in bench/run.py and worker.page_queries")
-            continue
-        text = path.read_text(encoding="utf-8")
-        called = set(re.findall(r"state\.query\(\s*[\"'](\w+)[\"']", text))
-        called |= set(re.findall(r"\bmetrics\.(\w+)\(", text))
-        if re.search(r"state\.headline\(", text):
-            called.add("headline")
-        if re.search(r"state\.(note_missing_partner_data|row_counts)\(", text):
-            called.add("row_counts")
-        missing = sorted(called - timed.get(page, set()))
-        if missing:
-            problems.append(
-                f"pages/{file} calls {', '.join(missing)}, which bench/worker.py page_queries does not time for "
-                f"{page}: add them there"
-            )
-    return problems
 
 
 def code_fingerprint() -> str:
@@ -901,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions(),
         "commit": git_commit(),
         "load_start": os.getloadavg(),
-        "errors": list(check_page_queries()),
+        "errors": [],
         "code_start": code_fingerprint(),
     }
     sizes: list[dict] = []

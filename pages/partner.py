@@ -18,7 +18,7 @@ from ui.widgets import empty, kpi, step_label, table  # noqa: E402
 
 filters = state.get_filters()
 dataset = state.current()
-choices = state.query("partner_choices", filters)
+choices = state.query(metrics.partner_choices, filters)
 partner_id = champion.current_partner()
 profile = metrics.partner_profile(dataset.cursor(), partner_id) if partner_id else None
 if profile is None or profile.empty:
@@ -49,7 +49,7 @@ st.caption(
 if not p["has_partner_row"]:
     st.info(t("partner.no_partner_row"), icon=":material/info:")
 
-subs = state.query("partner_subscriptions", filters, partner_id=partner_id)
+subs = state.query(metrics.partner_subscriptions, filters, partner_id=partner_id)
 in_scope = subs[subs["scope"] == "in_scope"]
 cols = st.columns(4)
 kpi(cols[0], t("partner.after"), int((in_scope["side"] == "after").sum()), help=t("partner.after_help"))

@@ -99,29 +99,47 @@ def is_private() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _query(
-    _dataset: Dataset, name: str, version: str, countries: tuple, segments: tuple, partner: str, extra: tuple
+    _dataset: Dataset,
+    _function: Callable[..., pd.DataFrame],
+    name: str,
+    version: str,
+    countries: tuple,
+    segments: tuple,
+    partner: str,
+    extra: tuple,
 ) -> pd.DataFrame:
-    # Keyed by the dataset version (snapshot id or content hash) and the filters; the dataset itself is not hashed.
-    function = getattr(metrics, name)
-    return function(_dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
+    # Keyed by the function's qualified name, the dataset version (snapshot id or content hash) and the filters;
+    # neither the dataset nor the function is hashed.
+    return _function(_dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
 
 
-def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
-    """A metric of analytics.metrics for the current dataset, cached by dataset version and filters."""
+def query(function: Callable[..., pd.DataFrame], filters: Filters | None = None, **extra) -> pd.DataFrame:
+    """A figure (a query function of analytics.metrics) for the current dataset, cached by the function's
+    qualified name, the dataset version and the filters."""
     dataset = current()
     filters = filters if filters is not None else get_filters()
+    name = f"{function.__module__}.{function.__qualname__}"
     return _query(
-        dataset, name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items())
+        dataset,
+        function,
+        name,
+        dataset.version,
+        filters.countries,
+        filters.segments,
+        filters.partner,
+        tuple(extra.items()),
     )
 
 
 def whole(
-    name: str, filters: Filters, shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None, **extra
+    function: Callable[..., pd.DataFrame],
+    filters: Filters,
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    **extra,
 ) -> Callable[[], pd.DataFrame]:
-    """Every row of a metric (then `shape`d as the page shows it), for a download that runs on the click: the
+    """Every row of a figure (then `shape`d as the page shows it), for a download that runs on the click: the
     dataset is taken now, since the click is served outside the script run (no session there); not cached."""
     dataset = current()
-    function = getattr(metrics, name)
 
     def rows() -> pd.DataFrame:
         frame = function(dataset.cursor(), filters, **extra)
@@ -332,13 +350,13 @@ def describe(filters: Filters) -> str:
     return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
 
 
-def headline(filters: Filters):
-    """The headline figures for the filter: (all rows, the total row, total(key) of the unfiltered data).
+def with_totals(function: Callable[..., pd.DataFrame], filters: Filters):
+    """A figure for the filters with the same figure over all data: (all rows, the first row, total(key)).
 
     `total(key)` is None without a filter, so KPI cards compare against all data only when it differs.
     """
-    head = query("headline", filters)
-    base = query("headline", Filters()).iloc[0] if is_filtered(filters) else None
+    head = query(function, filters)
+    base = query(function, Filters()).iloc[0] if is_filtered(filters) else None
 
     def total(key: str):
         return None if base is None else base[key]

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.export import to_csv, to_xlsx
+from analytics.figures import SCREEN_ROWS
 from analytics.programme import Programme
 from ui.i18n import catalog, date_column_format, fmt_date, fmt_int, fmt_pct, plotly_separators, t
 
@@ -28,7 +29,7 @@ COLOURS = {
 }
 
 
-MAX_SCREEN_ROWS = 2000
+MAX_SCREEN_ROWS = SCREEN_ROWS  # analytics/figures.py: the rows a page asks for and draws
 
 
 def with_country_names(frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ line and the tests call the same functions, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -13,20 +14,65 @@ import pandas as pd
 
 from analytics import words
 from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PARTNER_ROLLUP, PROJECTION_ROWS
+from analytics.programme import SEGMENTS
+from analytics.schema import UNKNOWN_COUNTRY
 
 STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
 
 
+# The row aliases a filter clause may name (identifiers come from this fixed list, never from input).
+_ALIASES = frozenset({"s"})
+
+
 @dataclass(frozen=True)
 class Filters:
-    """What the user narrowed the view to; empty means everything."""
+    """What the user narrowed the view to; empty means everything. It writes its own SQL condition (with the
+    values it binds) and its own sentence, so every query and every caption says the same selection."""
 
     countries: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     partner: str = ""
 
+    def where_clause(self, alias: str = "s") -> tuple[str, dict]:
+        """The SQL condition on sub_facts or one of its roll-ups (rows named `alias`) and the values it binds.
+
+        Made of fixed fragments only; a fragment is left out when its filter is empty (so an unused filter costs
+        nothing); the values are always bound parameters ($countries, $segments, $partner), never text in the SQL.
+        """
+        if alias not in _ALIASES:
+            raise ValueError(f"alias must be one of {sorted(_ALIASES)}")
+        parts, values = [], {}
+        if self.countries:
+            parts.append(f"list_contains($countries::VARCHAR[], {alias}.country)")
+            values["countries"] = list(self.countries)
+        if self.segments:
+            parts.append(f"list_contains($segments::VARCHAR[], {alias}.segment)")
+            values["segments"] = list(self.segments)
+        if self.partner.strip():
+            parts.append(
+                f"(contains(lower({alias}.partner_name), $partner) OR contains(lower({alias}.partner_id), $partner))"
+            )
+            values["partner"] = self.partner.strip().lower()
+        return " AND ".join(parts) or "true", values
+
+    def human_clause(self, lang: str = "en", escape: Callable[[str], str] = str) -> str:
+        """What the view is narrowed to, as a reader says it in `lang` ("showing DE, AT · partner contains …").
+        The values come from a URL: `escape` makes them safe for where the sentence goes (Markdown in the UI)."""
+        parts = []
+        if self.countries:
+            unknown = words.text(lang, "country.unknown")
+            parts.append(", ".join(unknown if c == UNKNOWN_COUNTRY else escape(c) for c in self.countries))
+        if self.segments:
+            parts.append(
+                ", ".join(words.text(lang, f"segment.{s}") if s in SEGMENTS else escape(s) for s in self.segments)
+            )
+        if self.partner:
+            parts.append(words.text(lang, "sidebar.partner_contains", text=escape(self.partner)))
+        return words.text(lang, "sidebar.showing", what=" · ".join(parts) or words.text(lang, "sidebar.all_data"))
+
     def params(self, sql: str = "", **extra) -> dict:
-        """The bound values the SQL text uses (DuckDB refuses unused named parameters)."""
+        """Every filter value by name, for SQL that writes its own condition (analytics/trends.py, until it uses
+        `where_clause`); with `sql`, only the values its text uses (DuckDB refuses unused named parameters)."""
         values = {
             "countries": list(self.countries),
             "segments": list(self.segments),
@@ -36,26 +82,12 @@ class Filters:
         return {k: v for k, v in values.items() if f"${k}" in sql} if sql else values
 
 
-def where(filters: Filters, alias: str = "s") -> str:
-    """The filter clause for sub_facts and its roll-ups (alias `s`), made of fixed fragments only: a fragment is left out
-    when its filter is empty (so an unused filter costs nothing); the values are always bound parameters
-    ($countries, $segments, $partner), never text in the SQL."""
-    parts = ["true"]
-    if filters.countries:
-        parts.append(f"list_contains($countries::VARCHAR[], {alias}.country)")
-    if filters.segments:
-        parts.append(f"list_contains($segments::VARCHAR[], {alias}.segment)")
-    if filters.partner.strip():
-        parts.append(
-            f"(contains(lower({alias}.partner_name), $partner) OR contains(lower({alias}.partner_id), $partner))"
-        )
-    return " AND ".join(parts)
-
-
 def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> pd.DataFrame:
-    """Run a query template: `{where}` becomes the filter clause, the values are bound."""
-    text = sql.replace("{where}", where(filters))
-    return con.execute(text, filters.params(text, **extra)).df()
+    """Run a query template: `{where}` becomes the filters' clause, its values and `extra` are bound."""
+    if "{where}" not in sql:
+        raise ValueError("a filtered query must place the filters' clause ({where})")
+    clause, values = filters.where_clause()
+    return con.execute(sql.replace("{where}", clause), {**values, **extra}).df()
 
 
 # ---------------------------------------------------------------- which pre-aggregate answers a filter

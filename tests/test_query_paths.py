@@ -21,7 +21,7 @@ from analytics.dataset import connect
 from analytics.facts import build_aggregates, build_facts
 from analytics.figures import FIGURES as REGISTRY
 from analytics.ingest import ingest
-from analytics.metrics import Filters, where
+from analytics.metrics import Filters
 from analytics.programme import load_programme
 from tests.conftest import SAMPLE
 
@@ -62,9 +62,8 @@ def full():
 def _restricted(filters: Filters):
     """The sample with only the subscriptions that match `filters` left in sub_facts."""
     con = _load()
-    clause = where(filters)
-    text = f"DELETE FROM sub_facts s WHERE NOT ({clause})"
-    con.execute(text, filters.params(text))
+    clause, values = filters.where_clause()
+    con.execute(f"DELETE FROM sub_facts s WHERE NOT ({clause})", values)
     build_aggregates(con)
     return con
 

@@ -14,7 +14,7 @@ from analytics import metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import SEGMENTS, load_programme
-from analytics.schema import UNKNOWN_COUNTRY, country_name
+from analytics.schema import country_name
 from analytics.store import Store
 from ui import i18n
 from ui.i18n import t
@@ -340,14 +340,7 @@ def _sync_url(state: dict) -> None:
 def describe(filters: Filters) -> str:
     """What the view is narrowed to, for page captions ("showing DE, AT · partner contains …"), as Markdown: the
     filter values come from the URL, so they are escaped."""
-    parts = []
-    if filters.countries:
-        parts.append(", ".join(t("country.unknown") if c == UNKNOWN_COUNTRY else md(c) for c in filters.countries))
-    if filters.segments:
-        parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else md(s) for s in filters.segments))
-    if filters.partner:
-        parts.append(t("sidebar.partner_contains", text=md(filters.partner)))
-    return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
+    return filters.human_clause(i18n.lang(), escape=md)
 
 
 def with_totals(function: Callable[..., pd.DataFrame], filters: Filters):

@@ -8,9 +8,26 @@ from __future__ import annotations
 import duckdb
 
 from analytics.programme import Programme
+from analytics.schema import BOOL, TABLES
 
 # A placeholder end date at or beyond this marks a subscription without a commitment term (Partner Center: 9999).
 NO_TERM_END_FROM = "9000-01-01"
+
+# The partners table's yes/no columns other than the opt-out: the identifiers a readiness step may be read from
+# (a fixed allow-list, analytics/schema.py); a step of the programme without such a column has no data.
+STEP_COLUMNS = frozenset(c.name for c in TABLES["partners"] if c.kind == BOOL and c.name != "opted_out")
+
+
+def step_done_sql(step: str) -> str:
+    """The SQL of one readiness step, done or not, in partner_facts' `base` (a step without data is not done,
+    PRODUCT.md section 4). Step 4 falls back to the customers: all of the partner's customers with in-scope
+    subscriptions accepted the MCA."""
+    if step == "mca_all_customers":
+        return "coalesce(p.mca_all_customers, m.mca_derived, false)"
+    if step in STEP_COLUMNS:
+        return f"coalesce(p.{step}, false)"
+    return "false"
+
 
 PARTNER_FACTS_SQL = """
 CREATE OR REPLACE TABLE partner_facts AS
@@ -26,7 +43,7 @@ sub_names AS (
 mca AS (
     SELECT s.partner_id, bool_and(coalesce(c.mca_accepted, false)) AS mca_derived
     FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
-    WHERE s.status = 'active' AND s.program = 'legacy' AND s.term_end_date < DATE '9000-01-01'
+    WHERE s.status = 'active' AND s.program = 'legacy' AND s.term_end_date < $no_term_end_from::DATE
       AND NOT list_contains($exempt, s.segment)
     GROUP BY s.partner_id
 ),
@@ -38,10 +55,8 @@ base AS (
            -- An opt-out date without an explicit opted_out value counts as an opt-out.
            coalesce(p.opted_out, p.opt_out_date IS NOT NULL) AS opted_out,
            p.opt_out_date,
-           coalesce(p.mpa_signed, false) AS mpa_signed,
-           coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
-           coalesce(p.mpn_id_updated, false) AS mpn_id_updated,
-           coalesce(p.mca_all_customers, m.mca_derived, false) AS mca_all_customers,
+           -- The programme's readiness steps, done or not, in its order (generated: build_facts).
+           [{steps}] AS steps,
            p.mca_all_customers IS NULL AND m.mca_derived IS NOT NULL AS mca_derived
     FROM ids i
     LEFT JOIN partners p ON p.partner_id = i.partner_id
@@ -50,9 +65,8 @@ base AS (
 )
 SELECT *,
        opted_out AND opt_out_date > $opt_out_deadline AS late_opt_out,
-       mpa_signed::INT + indirect_provider_confirmed::INT + mpn_id_updated::INT + mca_all_customers::INT
-           AS steps_done,
-       mpa_signed AND indirect_provider_confirmed AND mpn_id_updated AND mca_all_customers AS fully_ready
+       len(list_filter(steps, lambda done: done)) AS steps_done,
+       list_bool_and(steps) AS fully_ready
 FROM base
 """
 
@@ -62,7 +76,7 @@ WITH scoped AS (
     SELECT s.*,
            CASE WHEN s.status <> 'active' THEN 'inactive'
                 WHEN s.program = 'nce' THEN 'nce'
-                WHEN s.term_end_date >= DATE '9000-01-01' THEN 'no_term_end'
+                WHEN s.term_end_date >= $no_term_end_from::DATE THEN 'no_term_end'
                 WHEN list_contains($exempt, s.segment) THEN 'exempt'
                 ELSE 'in_scope' END AS scope,
            CASE WHEN s.billing_term = 'monthly' THEN 1 ELSE 12 END AS term_months
@@ -102,9 +116,8 @@ SELECT r.subscription_id, r.partner_id, p.partner_name, r.customer_id, r.custome
        r.migration_date IS NOT NULL AND NOT coalesce(p.opted_out, false) AS projected,
        coalesce(p.opted_out, false) AS opted_out, p.opt_out_date, coalesce(p.late_opt_out, false) AS late_opt_out,
        coalesce(p.fully_ready, false) AS fully_ready, coalesce(p.steps_done, 0) AS steps_done,
-       coalesce(p.has_partner_row, false) AS has_partner_row, coalesce(p.mpa_signed, false) AS mpa_signed,
-       coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
-       coalesce(p.mpn_id_updated, false) AS mpn_id_updated, coalesce(p.mca_all_customers, false) AS mca_all_customers
+       coalesce(p.has_partner_row, false) AS has_partner_row,
+       p.steps  -- NULL without a partner: no partner is ready
 FROM rolled r LEFT JOIN partner_facts p ON p.partner_id = r.partner_id
 """
 
@@ -136,9 +149,7 @@ SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.seg
     min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
     any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
     any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
-    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
-    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.steps) AS steps,
     any_value(s.has_partner_row) AS has_partner_row
 FROM sub_facts s
 GROUP BY s.partner_id, s.country, s.segment
@@ -166,9 +177,7 @@ PARTNER_ROLLUP = """
     min(s.first_after_cutoff_end) AS first_after_cutoff_end,
     any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
     any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
-    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
-    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.steps) AS steps,
     any_value(s.has_partner_row) AS has_partner_row
 """
 
@@ -218,14 +227,22 @@ FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
 
 def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme, then
-    the pre-aggregates."""
+    the pre-aggregates. The readiness steps are the programme's: their list is kept as the table readiness_steps
+    (position, step) for the figures, and each partner's steps as one list column in its order."""
     params = {
         "exempt": list(programme.exempt_segments),
         "cutoff": programme.cutoff,
         "opt_out_deadline": programme.opt_out_deadline,
+        "no_term_end_from": NO_TERM_END_FROM,
     }
-    con.execute(PARTNER_FACTS_SQL, {k: params[k] for k in ("exempt", "opt_out_deadline")})
-    con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff")})
+    steps = ", ".join(step_done_sql(step) for step in programme.readiness_steps)
+    con.execute("CREATE OR REPLACE TABLE readiness_steps (position INTEGER, step VARCHAR)")
+    con.executemany("INSERT INTO readiness_steps VALUES (?, ?)", list(enumerate(programme.readiness_steps, start=1)))
+    con.execute(
+        PARTNER_FACTS_SQL.replace("{steps}", steps),
+        {k: params[k] for k in ("exempt", "opt_out_deadline", "no_term_end_from")},
+    )
+    con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff", "no_term_end_from")})
     build_aggregates(con)
 
 

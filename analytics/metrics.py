@@ -17,9 +17,6 @@ from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PARTNER_ROLLUP, PROJECTI
 from analytics.programme import SEGMENTS
 from analytics.schema import UNKNOWN_COUNTRY
 
-STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
-
-
 # The row aliases a filter clause may name (identifiers come from this fixed list, never from input).
 _ALIASES = frozenset({"s"})
 
@@ -151,13 +148,7 @@ _HEADLINE_COLUMNS = """
     count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out) AS partners_assessed,
     count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND fully_ready)
         AS partners_fully_ready,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpa_signed) AS step_mpa_signed,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND indirect_provider_confirmed)
-        AS step_indirect_provider_confirmed,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpn_id_updated)
-        AS step_mpn_id_updated,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mca_all_customers)
-        AS step_mca_all_customers,
+    {step_counts}
     coalesce(sum(projected_subscriptions), 0) AS projected_subscriptions,
     coalesce(sum(projected_seats), 0) AS projected_seats,
     coalesce(sum(projected_subscriptions) FILTER (fully_ready), 0) AS projected_ready_subscriptions,
@@ -171,10 +162,7 @@ _HEADLINE_RATES = """
     partners_opted_out / NULLIF(partners_exposed, 0) AS opt_out_rate,
     opted_out_seats / NULLIF(after_seats, 0) AS opt_out_seat_rate,
     partners_fully_ready / NULLIF(partners_assessed, 0) AS readiness_rate,
-    step_mpa_signed / NULLIF(partners_assessed, 0) AS rate_mpa_signed,
-    step_indirect_provider_confirmed / NULLIF(partners_assessed, 0) AS rate_indirect_provider_confirmed,
-    step_mpn_id_updated / NULLIF(partners_assessed, 0) AS rate_mpn_id_updated,
-    step_mca_all_customers / NULLIF(partners_assessed, 0) AS rate_mca_all_customers,
+    {step_rates}
     NULLIF(nce_seats, 0) / (nce_seats + seats_in_scope) AS migration_progress
 """
 
@@ -185,22 +173,57 @@ def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     A partner counts in every country where it has an after-cutoff subscription, once in the total.
     Rates are NULL when their denominator is 0. The total is an aggregate without GROUP BY over one row per
     partner (so there is a total row of zeros when nothing matches), the countries are counted over one row per
-    partner and country, so every partner count is a plain count(*).
+    partner and country, so every partner count is a plain count(*). Each readiness step of the programme has
+    its count and rate (`step_<step>`, `rate_<step>`).
     """
+    steps = _steps(con)
+    # Per step, by its position in each partner's `steps` list: the SQL holds positions, never step names.
+    positions = range(1, len(steps) + 1)
+    assessed = "partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out"
+    columns = _HEADLINE_COLUMNS.replace(
+        "{step_counts}", "\n    ".join(f"count(*) FILTER ({assessed} AND steps[{i}]) AS step_{i}," for i in positions)
+    )
+    rates = _HEADLINE_RATES.replace(
+        "{step_rates}", "\n    ".join(f"step_{i} / NULLIF(partners_assessed, 0) AS rate_{i}," for i in positions)
+    )
     sql = f"""
     WITH per_partner AS ({_partners_sql(filters, with_countries=False)}),
     per_country AS ({_partner_countries_sql(filters)}),
     counts AS (
-        SELECT CAST(NULL AS VARCHAR) AS country, {_HEADLINE_COLUMNS} FROM per_partner
+        SELECT CAST(NULL AS VARCHAR) AS country, {columns} FROM per_partner
         UNION ALL
-        SELECT country, {_HEADLINE_COLUMNS} FROM per_country GROUP BY country
+        SELECT country, {columns} FROM per_country GROUP BY country
     )
-    SELECT *, {_HEADLINE_RATES} FROM counts
+    SELECT *, {rates} FROM counts
     ORDER BY country IS NOT NULL, after_seats DESC, country
     """
     frame = _df(con, sql, filters)
+    frame = frame.rename(
+        columns={f"{kind}_{i}": f"{kind}_{step}" for i, step in enumerate(steps, start=1) for kind in ("step", "rate")}
+    )
     frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
     return frame
+
+
+def _steps(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The programme's readiness steps in its order (analytics/facts.py keeps them as the table readiness_steps)."""
+    return [row[0] for row in con.execute("SELECT step FROM readiness_steps ORDER BY position").fetchall()]
+
+
+def _step_columns(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> pd.DataFrame:
+    """The list column `steps` (a partner's readiness steps, done or not) as one yes/no column per step, named
+    by the programme, in its place."""
+    at = frame.columns.get_loc("steps")
+    done = frame.pop("steps")
+    for offset, step in enumerate(_steps(con)):
+        frame.insert(
+            at + offset, step, [v is not None and not _scalar_na(v) and bool(v[offset]) for v in done.tolist()]
+        )
+    return frame
+
+
+def _scalar_na(value) -> bool:
+    return not hasattr(value, "__len__") and pd.isna(value)
 
 
 def _rate(value) -> float | None:
@@ -229,7 +252,10 @@ def block(row: dict) -> dict:
         "partners_assessed": assessed,
         "partners_fully_ready": n["partners_fully_ready"],
         "readiness_rate": _rate(row.get("readiness_rate")),
-        "step_rates": {step: _rate(row.get(f"rate_{step}")) for step in STEPS},
+        # One rate per readiness step of the programme, in its order (headline: rate_<step>).
+        "step_rates": {
+            key.removeprefix("rate_"): _rate(value) for key, value in row.items() if key.startswith("rate_")
+        },
         "projected": {
             "subscriptions": n["projected_subscriptions"],
             "seats": n["projected_seats"],
@@ -293,7 +319,7 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
 _PARTNER_COLUMNS = """
     partner_id, partner_name, countries, after_subscriptions, after_seats, before_subscriptions, before_seats,
     lapse_risk_subscriptions, first_after_cutoff_end, opted_out, opt_out_date, late_opt_out, steps_done,
-    fully_ready, mpa_signed, indirect_provider_confirmed, mpn_id_updated, mca_all_customers, has_partner_row
+    fully_ready, steps, has_partner_row
 """
 
 
@@ -325,7 +351,7 @@ def _partner_list(
     ORDER BY {order}
     {tail}
     """
-    return _df(con, sql, filters, **bound)
+    return _step_columns(con, _df(con, sql, filters, **bound))
 
 
 def exposed_partners(
@@ -344,9 +370,8 @@ def call_list(
 
     `exclude`: partner ids to leave out (those touched in the last N days, from the touchpoint log), so that the
     list's length and its first rows are those of the narrowed list."""
-    missing = """, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
-                          lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
-                                            mca_all_customers][i]) AS missing_steps"""
+    missing = """, list_filter((SELECT list(step ORDER BY position) FROM readiness_steps),
+                              lambda step, i: NOT steps[i]) AS missing_steps"""
     order = "after_seats DESC, after_subscriptions DESC, partner_id"
     condition = "NOT opted_out AND NOT fully_ready"
     bound = {}
@@ -371,8 +396,7 @@ def notice_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     sql = f"""
     SELECT s.partner_id, s.partner_name, s.countries, s.after_subscriptions, s.after_seats,
            s.lapse_risk_subscriptions, s.lapse_risk_seats, s.projected_subscriptions, s.projected_seats,
-           s.opted_out, s.opt_out_date, s.late_opt_out, s.steps_done, s.fully_ready, s.mpa_signed,
-           s.indirect_provider_confirmed, s.mpn_id_updated, s.mca_all_customers, s.has_partner_row,
+           s.opted_out, s.opt_out_date, s.late_opt_out, s.steps_done, s.fully_ready, s.steps, s.has_partner_row,
            p.contact_email, p.language, f.partner_country
     FROM ({_partners_sql(filters)}) s
     LEFT JOIN partners p ON p.partner_id = s.partner_id
@@ -380,7 +404,7 @@ def notice_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     WHERE s.partner_id IS NOT NULL AND (s.lapse_risk_subscriptions > 0 OR s.after_subscriptions > 0)
     ORDER BY s.after_seats DESC, s.lapse_risk_seats DESC, s.partner_id
     """
-    return _df(con, sql, filters)
+    return _step_columns(con, _df(con, sql, filters))
 
 
 _PARTNER_SUBSCRIPTION_COLUMNS = """
@@ -414,16 +438,15 @@ def partner_subscriptions(
 
 
 def partner_profile(con: duckdb.DuckDBPyConnection, partner_id: str) -> pd.DataFrame:
-    """One partner's properties (whatever the filters): name, country, opt-out, the four steps (step 4 given or
-    derived), contact address and language; no row for an unknown partner id."""
+    """One partner's properties (whatever the filters): name, country, opt-out, the programme's readiness steps
+    (step 4 given or derived), contact address and language; no row for an unknown partner id."""
     sql = """
     SELECT f.partner_id, f.partner_name, f.partner_country, f.has_partner_row, f.opted_out, f.opt_out_date,
-           f.late_opt_out, f.mpa_signed, f.indirect_provider_confirmed, f.mpn_id_updated, f.mca_all_customers,
-           f.mca_derived, f.steps_done, f.fully_ready, p.contact_email, p.language
+           f.late_opt_out, f.steps, f.mca_derived, f.steps_done, f.fully_ready, p.contact_email, p.language
     FROM partner_facts f LEFT JOIN partners p ON p.partner_id = f.partner_id
     WHERE f.partner_id = $partner_id
     """
-    return con.execute(sql, {"partner_id": partner_id}).df()
+    return _step_columns(con, con.execute(sql, {"partner_id": partner_id}).df())
 
 
 def partner_choices(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int = 5000) -> pd.DataFrame:
@@ -450,18 +473,16 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
 
 
 def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Assessed partners (exposed, not opted out) that completed each step and every step before it."""
+    """Assessed partners (exposed, not opted out) that completed each step and every step before it, in the
+    programme's order."""
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
                WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
-    SELECT * FROM (VALUES
-        (0, 'assessed', (SELECT count(*) FROM p)),
-        (1, 'mpa_signed', (SELECT count(*) FROM p WHERE mpa_signed)),
-        (2, 'indirect_provider_confirmed', (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed)),
-        (3, 'mpn_id_updated',
-            (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed AND mpn_id_updated)),
-        (4, 'mca_all_customers', (SELECT count(*) FROM p WHERE fully_ready))
-    ) AS t(position, step, partners)
+    SELECT 0 AS position, 'assessed' AS step, (SELECT count(*) FROM p) AS partners
+    UNION ALL
+    SELECT r.position, r.step, count(p.partner_id) FILTER (list_bool_and(p.steps[1:r.position])) AS partners
+    FROM readiness_steps r LEFT JOIN p ON true
+    GROUP BY r.position, r.step
     ORDER BY position
     """
     return _df(con, sql, filters)
@@ -472,14 +493,11 @@ def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
                WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
-    SELECT step, done, (SELECT count(*) FROM p) AS assessed,
-           done / NULLIF((SELECT count(*) FROM p), 0) AS rate
-    FROM (
-        SELECT 'mpa_signed' AS step, count(*) FILTER (mpa_signed) AS done, 1 AS o FROM p
-        UNION ALL SELECT 'indirect_provider_confirmed', count(*) FILTER (indirect_provider_confirmed), 2 FROM p
-        UNION ALL SELECT 'mpn_id_updated', count(*) FILTER (mpn_id_updated), 3 FROM p
-        UNION ALL SELECT 'mca_all_customers', count(*) FILTER (mca_all_customers), 4 FROM p
-    ) ORDER BY o
+    SELECT r.step, count(p.partner_id) FILTER (p.steps[r.position]) AS done, (SELECT count(*) FROM p) AS assessed,
+           count(p.partner_id) FILTER (p.steps[r.position]) / NULLIF((SELECT count(*) FROM p), 0) AS rate
+    FROM readiness_steps r LEFT JOIN p ON true
+    GROUP BY r.position, r.step
+    ORDER BY r.position
     """
     return _df(con, sql, filters)
 

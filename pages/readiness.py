@@ -25,9 +25,9 @@ from ui.widgets import (  # noqa: E402
     with_country_names,
 )
 
-STEPS = ["mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers"]
 filters = state.get_filters()
 programme = state.current().programme
+STEPS = list(programme.readiness_steps)
 st.title(t("readiness.title"))
 st.caption(
     t("readiness.caption", deadline=fmt_long_date(programme.readiness_deadline), showing=state.describe(filters))
@@ -70,7 +70,7 @@ with left:
             y=[step_label(s) for s in funnel["step"]],
             x=funnel["partners"],
             textinfo="value+percent initial",
-            marker={"color": [COLOURS["after"]] + [COLOURS["ready"]] * 4},
+            marker={"color": [COLOURS["after"]] + [COLOURS["ready"]] * len(STEPS)},
             hovertemplate="%{y}: %{x:,} " + t("readiness.hover_funnel") + " (%{percentInitial:.1%})<extra></extra>",
         )
     )
@@ -119,7 +119,7 @@ columns = [
     *STEPS,
     "has_partner_row",
 ]
-short = {step: t(f"step.short_{step}") for step in STEPS}  # taken now: a download runs outside the session
+short = {step: step_label(step, short=True) for step in STEPS}  # taken now: a download runs outside the session
 touches = champion.last_touch_labels()  # likewise
 
 
@@ -143,7 +143,7 @@ table(
             min_value=0,
             max_value=max(int(shown["after_seats"].max()) if len(shown) else 0, 1),
         ),
-        "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format="%d / 4"),
+        "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format=f"%d / {len(STEPS)}"),
         "missing": st.column_config.TextColumn(t("col.missing"), width="large"),
         **champion.time_columns(),
     },

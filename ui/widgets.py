@@ -56,8 +56,11 @@ def side_label(side: str) -> str:
     return t(f"side.{side}")
 
 
-def step_label(step: str) -> str:
-    return t(f"step.{step}")
+def step_label(step: str, short: bool = False) -> str:
+    """A readiness step in the interface language; a step the catalog does not know (a programme's own) by its
+    name ("tax_id_checked" -> "Tax id checked")."""
+    key = f"step.short_{step}" if short else f"step.{step}"
+    return t(key) if key in catalog("en") else step.replace("_", " ").capitalize()
 
 
 def kpi(column, label: str, value, total=None, *, pct: bool = False, help: str | None = None) -> None:

@@ -324,6 +324,22 @@ def test_first_request_deep_link_opens_in_frame_and_keeps_filter(fresh_server, p
 # ---------------------------------------------------------------- 2. every page renders
 
 
+def test_exposure_has_its_own_address_and_the_root_opens_it_with_the_links_filters(fresh_server, page):
+    # /exposure as the very first request after a start (a bookmark), then the root URL of a shared link.
+    open_page(page, f"{fresh_server}/exposure?country=AT")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+    assert urllib.parse.urlparse(page.url).path == "/exposure"
+    expect_countries(page, ["AT"])
+    expect_no_errors(page)
+
+    open_page(page, f"{fresh_server}/?country=DE&country=AT")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+    page.wait_for_url(re.compile(r"/exposure\?"), timeout=TIMEOUT_MS)
+    assert url_countries(page) == ["DE", "AT"]
+    expect_countries(page, ["DE", "AT"])
+    expect_no_errors(page)
+
+
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_renders_without_errors(server, page, name):
     path, title = PAGES[name]

@@ -281,17 +281,12 @@ ORDER BY s.country, s.month
 """
 
 
-def _projection_sql(filters: Filters) -> str:
-    return _PROJECTION_SQL.replace(
-        "{source}", _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
-    )
-
-
 def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Projected NCE migrations per country and month: after-cutoff subscriptions of partners that did not
     opt out at their end month, renewed before-cutoff ones (auto-renew on) at their first renewed end date
     on or after the cutoff; split into ready (partner fully ready) and at risk."""
-    return _df(con, _projection_sql(filters), filters)
+    source = _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
+    return _df(con, _PROJECTION_SQL.replace("{source}", source), filters)
 
 
 _EXPIRATIONS_SQL = """
@@ -554,12 +549,14 @@ def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: 
     at-risk volume is expected to become ready before it migrates."""
     if not 0.0 <= share <= 1.0:
         raise ValueError("share must be between 0 and 1")
+    # Over the projection per country and month (the figure `projection`), summed per month.
+    source = _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
     sql = f"""
     SELECT month, sum(subscriptions) AS subscriptions, sum(seats) AS seats,
            sum(ready_subscriptions) AS ready_subscriptions, sum(at_risk_subscriptions) AS at_risk_subscriptions,
            sum(ready_seats) AS ready_seats, sum(at_risk_seats) AS at_risk_seats,
            round(sum(at_risk_seats) * $share) AS expected_ready_seats,
            sum(at_risk_seats) - round(sum(at_risk_seats) * $share) AS remaining_at_risk_seats
-    FROM ({_projection_sql(filters)}) GROUP BY month ORDER BY month
+    FROM ({_PROJECTION_SQL.replace("{source}", source)}) GROUP BY month ORDER BY month
     """
     return _df(con, sql, filters, share=share)

@@ -1,6 +1,6 @@
 """Browser tests: the real `streamlit run app.py` driven by Debian Chromium through Playwright.
 
-What they pin (PRODUCT.md section 5, NOTES.md):
+What they pin (PRODUCT.md section 5, docs/ARCHITECTURE.md):
 - a bookmarked deep link with a filter works as the very first request after a server start, inside the frame,
   and the filter survives a page switch;
 - every page renders without an exception or an error box (full-page screenshots in test-output/browser/);
@@ -292,7 +292,7 @@ def screenshot(page: Page, name: str) -> Path:
 
 @pytest.fixture
 def fresh_server(browser, tmp_path) -> Iterator[str]:
-    """A server of its own, so that the deep link below is truly its first request (NOTES.md)."""
+    """A server of its own, so that the deep link below is truly its first request (docs/ARCHITECTURE.md)."""
     with streamlit_server(tmp_path / "store", "fresh") as base:
         yield base
 

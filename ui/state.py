@@ -26,7 +26,7 @@ _frame = threading.local()
 log = logging.getLogger("radar")
 
 
-# ---------------------------------------------------------------- the frame guard (see NOTES.md)
+# ---------------------------------------------------------------- the frame guard (see docs/ARCHITECTURE.md)
 
 
 def enter_frame() -> None:

@@ -10,6 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+# Imported with the app, not on the first table: its import (jinja2 and its templates) takes a fifth of a second.
+from pandas.io.formats.style import Styler
+
 from analytics.export import to_csv, to_xlsx
 from analytics.figures import SCREEN_ROWS
 from analytics.programme import Programme
@@ -260,7 +263,7 @@ def table(
     # Numbers and percentages as the KPI cards write them, in the interface language. pandas' Styler writes
     # them, at about 1 ms a row: a longer list keeps the grid's own number format (the browser's locale).
     formats = cell_formats(shown) if len(shown) <= STYLED_ROWS else {}
-    drawn = shown.style.format(formats) if formats else shown
+    drawn = Styler(shown).format(formats) if formats else shown
     config = column_config(shown, overrides, styled=bool(formats))
     st.dataframe(drawn, hide_index=True, column_config=config, height=height)
     total = len(frame) if total_rows is None else int(total_rows)

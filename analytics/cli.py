@@ -216,6 +216,8 @@ def render_table(doc: dict, programme: str, countries: tuple[str, ...]) -> str:
             "Fully ready",
             lambda b: f"{b['partners_fully_ready']:,} of {b['partners_assessed']:,} ({_pct(b['readiness_rate'])})",
         ),
+        # One row per readiness step of the programme, in its order.
+        *((f"  {step}", lambda b, step=step: _pct(b["step_rates"].get(step))) for step in doc["totals"]["step_rates"]),
         (
             "Projected NCE (subs / seats)",
             lambda b: f"{b['projected']['subscriptions']:,} / {b['projected']['seats']:,}",

@@ -1,15 +1,33 @@
-"""Facts derived once per dataset and programme: per partner, per subscription (scope, side, migration month),
-and the pre-aggregates the figures are computed from: per partner, country and segment (pcs), per partner and
-country (pc), per partner (pt), and the time series per country and segment (projection_cs, expiration_cs)."""
+"""Facts derived once per dataset and programme: per partner (partner_facts), per subscription (sub_facts: scope,
+side, migration month), and the roll-ups the figures are computed from, each named for what one row holds:
+partner_country_segment, partner_country, partner_totals (one row per partner), and the time series
+projection_by_country_segment and expirations_by_country_segment."""
 
 from __future__ import annotations
 
 import duckdb
 
 from analytics.programme import Programme
+from analytics.schema import BOOL, TABLES
 
 # A placeholder end date at or beyond this marks a subscription without a commitment term (Partner Center: 9999).
 NO_TERM_END_FROM = "9000-01-01"
+
+# The partners table's yes/no columns other than the opt-out: the identifiers a readiness step may be read from
+# (a fixed allow-list, analytics/schema.py); a step of the programme without such a column has no data.
+STEP_COLUMNS = frozenset(c.name for c in TABLES["partners"] if c.kind == BOOL and c.name != "opted_out")
+
+
+def step_done_sql(step: str) -> str:
+    """The SQL of one readiness step, done or not, in partner_facts' `base` (a step without data is not done,
+    PRODUCT.md section 4). Step 4 falls back to the customers: all of the partner's customers with in-scope
+    subscriptions accepted the MCA."""
+    if step == "mca_all_customers":
+        return "coalesce(p.mca_all_customers, m.mca_derived, false)"
+    if step in STEP_COLUMNS:
+        return f"coalesce(p.{step}, false)"
+    return "false"
+
 
 PARTNER_FACTS_SQL = """
 CREATE OR REPLACE TABLE partner_facts AS
@@ -25,7 +43,7 @@ sub_names AS (
 mca AS (
     SELECT s.partner_id, bool_and(coalesce(c.mca_accepted, false)) AS mca_derived
     FROM subscriptions s LEFT JOIN customers c ON c.customer_id = s.customer_id
-    WHERE s.status = 'active' AND s.program = 'legacy' AND s.term_end_date < DATE '9000-01-01'
+    WHERE s.status = 'active' AND s.program = 'legacy' AND s.term_end_date < $no_term_end_from::DATE
       AND NOT list_contains($exempt, s.segment)
     GROUP BY s.partner_id
 ),
@@ -37,10 +55,8 @@ base AS (
            -- An opt-out date without an explicit opted_out value counts as an opt-out.
            coalesce(p.opted_out, p.opt_out_date IS NOT NULL) AS opted_out,
            p.opt_out_date,
-           coalesce(p.mpa_signed, false) AS mpa_signed,
-           coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
-           coalesce(p.mpn_id_updated, false) AS mpn_id_updated,
-           coalesce(p.mca_all_customers, m.mca_derived, false) AS mca_all_customers,
+           -- The programme's readiness steps, done or not, in its order (generated: build_facts).
+           [{steps}] AS steps,
            p.mca_all_customers IS NULL AND m.mca_derived IS NOT NULL AS mca_derived
     FROM ids i
     LEFT JOIN partners p ON p.partner_id = i.partner_id
@@ -49,9 +65,8 @@ base AS (
 )
 SELECT *,
        opted_out AND opt_out_date > $opt_out_deadline AS late_opt_out,
-       mpa_signed::INT + indirect_provider_confirmed::INT + mpn_id_updated::INT + mca_all_customers::INT
-           AS steps_done,
-       mpa_signed AND indirect_provider_confirmed AND mpn_id_updated AND mca_all_customers AS fully_ready
+       len(list_filter(steps, lambda done: done)) AS steps_done,
+       list_bool_and(steps) AS fully_ready
 FROM base
 """
 
@@ -61,7 +76,7 @@ WITH scoped AS (
     SELECT s.*,
            CASE WHEN s.status <> 'active' THEN 'inactive'
                 WHEN s.program = 'nce' THEN 'nce'
-                WHEN s.term_end_date >= DATE '9000-01-01' THEN 'no_term_end'
+                WHEN s.term_end_date >= $no_term_end_from::DATE THEN 'no_term_end'
                 WHEN list_contains($exempt, s.segment) THEN 'exempt'
                 ELSE 'in_scope' END AS scope,
            CASE WHEN s.billing_term = 'monthly' THEN 1 ELSE 12 END AS term_months
@@ -101,18 +116,18 @@ SELECT r.subscription_id, r.partner_id, p.partner_name, r.customer_id, r.custome
        r.migration_date IS NOT NULL AND NOT coalesce(p.opted_out, false) AS projected,
        coalesce(p.opted_out, false) AS opted_out, p.opt_out_date, coalesce(p.late_opt_out, false) AS late_opt_out,
        coalesce(p.fully_ready, false) AS fully_ready, coalesce(p.steps_done, 0) AS steps_done,
-       coalesce(p.has_partner_row, false) AS has_partner_row, coalesce(p.mpa_signed, false) AS mpa_signed,
-       coalesce(p.indirect_provider_confirmed, false) AS indirect_provider_confirmed,
-       coalesce(p.mpn_id_updated, false) AS mpn_id_updated, coalesce(p.mca_all_customers, false) AS mca_all_customers
+       coalesce(p.has_partner_row, false) AS has_partner_row,
+       p.steps  -- NULL without a partner: no partner is ready
 FROM rolled r LEFT JOIN partner_facts p ON p.partner_id = r.partner_id
 """
 
 
 # One row per partner, country and segment: every partner-level figure (and the headline sums) is computed from
-# this small table or its roll-ups pc and pt below instead of the millions of subscription rows; filters
+# this small table or its roll-ups partner_country and partner_totals below instead of the millions of subscription
+# rows; filters
 # (country, segment, partner search) apply to it exactly as to sub_facts.
-PCS_SQL = """
-CREATE OR REPLACE TABLE pcs AS
+PARTNER_COUNTRY_SEGMENT_SQL = """
+CREATE OR REPLACE TABLE partner_country_segment AS
 SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.segment,
     count(*) AS all_subscriptions,
     count(*) FILTER (s.scope = 'in_scope') AS in_scope_subscriptions,
@@ -134,19 +149,18 @@ SELECT s.partner_id, any_value(s.partner_name) AS partner_name, s.country, s.seg
     min(s.term_end_date) FILTER (s.side = 'after') AS first_after_cutoff_end,
     any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
     any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
-    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
-    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.steps) AS steps,
     any_value(s.has_partner_row) AS has_partner_row
 FROM sub_facts s
 GROUP BY s.partner_id, s.country, s.segment
 """
 
 
-# How pcs rows roll up to one partner (over segments, or over countries and segments): counts add up, the
-# partner's own properties are the same on each of its rows. Used to build pc and pt below, and by
+# How partner_country_segment rows roll up to one partner (over segments, or over countries and segments): counts
+# add up, the partner's own properties are the same on each of its rows. Used to build partner_country and
+# partner_totals below, and by
 # analytics/metrics.py to roll up on the fly when a segment or country filter rules the stored roll-ups out.
-ROLLUP = """
+PARTNER_ROLLUP = """
     any_value(s.partner_name) AS partner_name,
     sum(s.in_scope_subscriptions)::BIGINT AS in_scope_subscriptions, sum(s.in_scope_seats)::BIGINT AS in_scope_seats,
     sum(s.exempt_subscriptions)::BIGINT AS exempt_subscriptions, sum(s.exempt_seats)::BIGINT AS exempt_seats,
@@ -163,22 +177,25 @@ ROLLUP = """
     min(s.first_after_cutoff_end) AS first_after_cutoff_end,
     any_value(s.opted_out) AS opted_out, any_value(s.opt_out_date) AS opt_out_date,
     any_value(s.late_opt_out) AS late_opt_out, any_value(s.steps_done) AS steps_done,
-    any_value(s.fully_ready) AS fully_ready, any_value(s.mpa_signed) AS mpa_signed,
-    any_value(s.indirect_provider_confirmed) AS indirect_provider_confirmed,
-    any_value(s.mpn_id_updated) AS mpn_id_updated, any_value(s.mca_all_customers) AS mca_all_customers,
+    any_value(s.fully_ready) AS fully_ready, any_value(s.steps) AS steps,
     any_value(s.has_partner_row) AS has_partner_row
 """
 
 # The partner's countries with in-scope subscriptions (within what is rolled up), for the partner lists.
 COUNTRIES = "string_agg(DISTINCT s.country, ', ' ORDER BY s.country) FILTER (s.in_scope_subscriptions > 0) AS countries"
 
-# pc: one row per partner and country; pt: one row per partner. A query without a segment filter reads pc
-# instead of rolling pcs up, and one without a country or segment filter reads pt (analytics/metrics.py).
-PC_SQL = f"""
-CREATE OR REPLACE TABLE pc AS SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s GROUP BY s.partner_id, s.country
+# partner_country: one row per partner and country; partner_totals: one row per partner. A query without a segment
+# filter reads partner_country instead of rolling partner_country_segment up, and one without a country or segment
+# filter reads partner_totals (analytics/metrics.py).
+PARTNER_COUNTRY_SQL = f"""
+CREATE OR REPLACE TABLE partner_country AS
+SELECT s.partner_id, s.country, {PARTNER_ROLLUP} FROM partner_country_segment s GROUP BY s.partner_id, s.country
 ORDER BY s.country, s.partner_id
 """
-PT_SQL = f"CREATE OR REPLACE TABLE pt AS SELECT s.partner_id, {ROLLUP}, {COUNTRIES} FROM pcs s GROUP BY s.partner_id"
+PARTNER_TOTALS_SQL = f"""
+CREATE OR REPLACE TABLE partner_totals AS
+SELECT s.partner_id, {PARTNER_ROLLUP}, {COUNTRIES} FROM partner_country_segment s GROUP BY s.partner_id
+"""
 
 # The time series per subscription, and their sums per country and segment (a few thousand rows whatever the
 # size of the data): the projection and expiration figures read the sums, or these rows when a partner search
@@ -195,13 +212,13 @@ EXPIRATION_ROWS = """
            1 AS subscriptions, s.seats, s.lapse_risk::INT AS lapse_risk_subscriptions
     FROM sub_facts s WHERE s.side IS NOT NULL
 """
-PROJECTION_CS_SQL = f"""
-CREATE OR REPLACE TABLE projection_cs AS
+PROJECTION_BY_COUNTRY_SEGMENT_SQL = f"""
+CREATE OR REPLACE TABLE projection_by_country_segment AS
 SELECT country, segment, month, fully_ready, count(*) AS subscriptions, sum(seats)::BIGINT AS seats
 FROM ({PROJECTION_ROWS}) GROUP BY country, segment, month, fully_ready
 """
-EXPIRATION_CS_SQL = f"""
-CREATE OR REPLACE TABLE expiration_cs AS
+EXPIRATIONS_BY_COUNTRY_SEGMENT_SQL = f"""
+CREATE OR REPLACE TABLE expirations_by_country_segment AS
 SELECT country, segment, side, week, month, count(*) AS subscriptions, sum(seats)::BIGINT AS seats,
        sum(lapse_risk_subscriptions)::BIGINT AS lapse_risk_subscriptions
 FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
@@ -210,18 +227,32 @@ FROM ({EXPIRATION_ROWS}) GROUP BY country, segment, side, week, month
 
 def build_facts(con: duckdb.DuckDBPyConnection, programme: Programme) -> None:
     """(Re)derive partner_facts and sub_facts from subscriptions, partners and customers for a programme, then
-    the pre-aggregates."""
+    the pre-aggregates. The readiness steps are the programme's: their list is kept as the table readiness_steps
+    (position, step) for the figures, and each partner's steps as one list column in its order."""
     params = {
         "exempt": list(programme.exempt_segments),
         "cutoff": programme.cutoff,
         "opt_out_deadline": programme.opt_out_deadline,
+        "no_term_end_from": NO_TERM_END_FROM,
     }
-    con.execute(PARTNER_FACTS_SQL, {k: params[k] for k in ("exempt", "opt_out_deadline")})
-    con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff")})
+    steps = ", ".join(step_done_sql(step) for step in programme.readiness_steps)
+    con.execute("CREATE OR REPLACE TABLE readiness_steps (position INTEGER, step VARCHAR)")
+    con.executemany("INSERT INTO readiness_steps VALUES (?, ?)", list(enumerate(programme.readiness_steps, start=1)))
+    con.execute(
+        PARTNER_FACTS_SQL.replace("{steps}", steps),
+        {k: params[k] for k in ("exempt", "opt_out_deadline", "no_term_end_from")},
+    )
+    con.execute(SUB_FACTS_SQL, {k: params[k] for k in ("exempt", "cutoff", "no_term_end_from")})
     build_aggregates(con)
 
 
 def build_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)derive the pre-aggregates from sub_facts."""
-    for sql in (PCS_SQL, PC_SQL, PT_SQL, PROJECTION_CS_SQL, EXPIRATION_CS_SQL):
+    for sql in (
+        PARTNER_COUNTRY_SEGMENT_SQL,
+        PARTNER_COUNTRY_SQL,
+        PARTNER_TOTALS_SQL,
+        PROJECTION_BY_COUNTRY_SEGMENT_SQL,
+        EXPIRATIONS_BY_COUNTRY_SEGMENT_SQL,
+    ):
         con.execute(sql)

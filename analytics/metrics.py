@@ -6,64 +6,82 @@ line and the tests call the same functions, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from analytics import words
-from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PROJECTION_ROWS, ROLLUP
+from analytics.facts import COUNTRIES, EXPIRATION_ROWS, PARTNER_ROLLUP, PROJECTION_ROWS
+from analytics.programme import SEGMENTS
+from analytics.schema import UNKNOWN_COUNTRY
 
-STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
+# The row aliases a filter clause may name (identifiers come from this fixed list, never from input).
+_ALIASES = frozenset({"s"})
 
 
 @dataclass(frozen=True)
 class Filters:
-    """What the user narrowed the view to; empty means everything."""
+    """What the user narrowed the view to; empty means everything. It writes its own SQL condition (with the
+    values it binds) and its own sentence, so every query and every caption says the same selection."""
 
     countries: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     partner: str = ""
 
-    def params(self, sql: str = "", **extra) -> dict:
-        """The bound values the SQL text uses (DuckDB refuses unused named parameters)."""
-        values = {
-            "countries": list(self.countries),
-            "segments": list(self.segments),
-            "partner": self.partner.strip().lower(),
-            **extra,
-        }
-        return {k: v for k, v in values.items() if f"${k}" in sql} if sql else values
+    def where_clause(self, alias: str = "s") -> tuple[str, dict]:
+        """The SQL condition on sub_facts or one of its roll-ups (rows named `alias`) and the values it binds.
 
+        Made of fixed fragments only; a fragment is left out when its filter is empty (so an unused filter costs
+        nothing); the values are always bound parameters ($countries, $segments, $partner), never text in the SQL.
+        """
+        if alias not in _ALIASES:
+            raise ValueError(f"alias must be one of {sorted(_ALIASES)}")
+        parts, values = [], {}
+        if self.countries:
+            parts.append(f"list_contains($countries::VARCHAR[], {alias}.country)")
+            values["countries"] = list(self.countries)
+        if self.segments:
+            parts.append(f"list_contains($segments::VARCHAR[], {alias}.segment)")
+            values["segments"] = list(self.segments)
+        if self.partner.strip():
+            parts.append(
+                f"(contains(lower({alias}.partner_name), $partner) OR contains(lower({alias}.partner_id), $partner))"
+            )
+            values["partner"] = self.partner.strip().lower()
+        return " AND ".join(parts) or "true", values
 
-def where(filters: Filters, alias: str = "s") -> str:
-    """The filter clause for sub_facts and its roll-ups (alias `s`), made of fixed fragments only: a fragment is left out
-    when its filter is empty (so an unused filter costs nothing); the values are always bound parameters
-    ($countries, $segments, $partner), never text in the SQL."""
-    parts = ["true"]
-    if filters.countries:
-        parts.append(f"list_contains($countries::VARCHAR[], {alias}.country)")
-    if filters.segments:
-        parts.append(f"list_contains($segments::VARCHAR[], {alias}.segment)")
-    if filters.partner.strip():
-        parts.append(
-            f"(contains(lower({alias}.partner_name), $partner) OR contains(lower({alias}.partner_id), $partner))"
-        )
-    return " AND ".join(parts)
+    def human_clause(self, lang: str = "en", escape: Callable[[str], str] = str) -> str:
+        """What the view is narrowed to, as a reader says it in `lang` ("showing DE, AT · partner contains …").
+        The values come from a URL: `escape` makes them safe for where the sentence goes (Markdown in the UI)."""
+        parts = []
+        if self.countries:
+            unknown = words.text(lang, "country.unknown")
+            parts.append(", ".join(unknown if c == UNKNOWN_COUNTRY else escape(c) for c in self.countries))
+        if self.segments:
+            parts.append(
+                ", ".join(words.text(lang, f"segment.{s}") if s in SEGMENTS else escape(s) for s in self.segments)
+            )
+        if self.partner:
+            parts.append(words.text(lang, "sidebar.partner_contains", text=escape(self.partner)))
+        return words.text(lang, "sidebar.showing", what=" · ".join(parts) or words.text(lang, "sidebar.all_data"))
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> pd.DataFrame:
-    """Run a query template: `{where}` becomes the filter clause, the values are bound."""
-    text = sql.replace("{where}", where(filters))
-    return con.execute(text, filters.params(text, **extra)).df()
+    """Run a query template: `{where}` becomes the filters' clause, its values and `extra` are bound."""
+    if "{where}" not in sql:
+        raise ValueError("a filtered query must place the filters' clause ({where})")
+    clause, values = filters.where_clause()
+    return con.execute(sql.replace("{where}", clause), {**values, **extra}).df()
 
 
 # ---------------------------------------------------------------- which pre-aggregate answers a filter
 #
 # Every partner-level figure reads the smallest stored roll-up that the filters allow (analytics/facts.py):
-# pt (one row per partner) when neither a country nor a segment is chosen, pc (partner x country) as it is for
-# one country, pc rolled up per partner for several countries, else pcs (partner x country x segment) rolled
-# up on the fly. tests/test_query_paths.py proves the paths equal. The time series read their sums
+# partner_totals (one row per partner) when neither a country nor a segment is chosen, partner_country (partner x
+# country) as it is for one country, partner_country rolled up per partner for several countries, else
+# partner_country_segment (partner x country x segment) rolled up on the fly. tests/test_query_paths.py proves the paths equal. The time series read their sums
 # per country and segment, or the subscriptions themselves when a partner search needs each one's partner.
 # The table names are fixed text here, never user input; the filter values stay bound parameters.
 
@@ -71,21 +89,21 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, **extra) -> 
 def _partners_sql(filters: Filters, with_countries: bool = True) -> str:
     """One row per partner within the filters: the sums of its subscriptions there and its properties."""
     if not filters.countries and not filters.segments:
-        return "SELECT * FROM pt s WHERE {where}"
+        return "SELECT * FROM partner_totals s WHERE {where}"
     if len(filters.countries) == 1 and not filters.segments:
-        # One country (what a regional champion looks at): pc has one row per partner there already.
+        # One country (what a regional champion looks at): partner_country has one row per partner there already.
         countries = ", CASE WHEN s.in_scope_subscriptions > 0 THEN s.country END AS countries" if with_countries else ""
-        return f"SELECT *{countries} FROM pc s WHERE {{where}}"
-    source = "pcs" if filters.segments else "pc"
+        return f"SELECT *{countries} FROM partner_country s WHERE {{where}}"
+    source = "partner_country_segment" if filters.segments else "partner_country"
     countries = f", {COUNTRIES}" if with_countries else ""
-    return f"SELECT s.partner_id, {ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"
+    return f"SELECT s.partner_id, {PARTNER_ROLLUP}{countries} FROM {source} s WHERE {{where}} GROUP BY s.partner_id"
 
 
 def _partner_countries_sql(filters: Filters) -> str:
     """One row per partner and country within the filters."""
     if not filters.segments:
-        return "SELECT * FROM pc s WHERE {where}"
-    return f"SELECT s.partner_id, s.country, {ROLLUP} FROM pcs s WHERE {{where}} GROUP BY s.partner_id, s.country"
+        return "SELECT * FROM partner_country s WHERE {where}"
+    return f"SELECT s.partner_id, s.country, {PARTNER_ROLLUP} FROM partner_country_segment s WHERE {{where}} GROUP BY s.partner_id, s.country"
 
 
 def _series_source(filters: Filters, table: str, rows: str) -> str:
@@ -119,13 +137,7 @@ _HEADLINE_COLUMNS = """
     count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out) AS partners_assessed,
     count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND fully_ready)
         AS partners_fully_ready,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpa_signed) AS step_mpa_signed,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND indirect_provider_confirmed)
-        AS step_indirect_provider_confirmed,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mpn_id_updated)
-        AS step_mpn_id_updated,
-    count(*) FILTER (partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out AND mca_all_customers)
-        AS step_mca_all_customers,
+    {step_counts}
     coalesce(sum(projected_subscriptions), 0) AS projected_subscriptions,
     coalesce(sum(projected_seats), 0) AS projected_seats,
     coalesce(sum(projected_subscriptions) FILTER (fully_ready), 0) AS projected_ready_subscriptions,
@@ -139,40 +151,68 @@ _HEADLINE_RATES = """
     partners_opted_out / NULLIF(partners_exposed, 0) AS opt_out_rate,
     opted_out_seats / NULLIF(after_seats, 0) AS opt_out_seat_rate,
     partners_fully_ready / NULLIF(partners_assessed, 0) AS readiness_rate,
-    step_mpa_signed / NULLIF(partners_assessed, 0) AS rate_mpa_signed,
-    step_indirect_provider_confirmed / NULLIF(partners_assessed, 0) AS rate_indirect_provider_confirmed,
-    step_mpn_id_updated / NULLIF(partners_assessed, 0) AS rate_mpn_id_updated,
-    step_mca_all_customers / NULLIF(partners_assessed, 0) AS rate_mca_all_customers,
+    {step_rates}
     NULLIF(nce_seats, 0) / (nce_seats + seats_in_scope) AS migration_progress
 """
-
-
-def headline_sql(filters: Filters) -> str:
-    """The headline query for these filters: the total over one row per partner (an aggregate without GROUP BY,
-    so there is a total row of zeros when nothing matches), then the countries over one row per partner and
-    country, so every partner count is a plain count(*)."""
-    return f"""
-    WITH per_partner AS ({_partners_sql(filters, with_countries=False)}),
-    per_country AS ({_partner_countries_sql(filters)}),
-    counts AS (
-        SELECT CAST(NULL AS VARCHAR) AS country, {_HEADLINE_COLUMNS} FROM per_partner
-        UNION ALL
-        SELECT country, {_HEADLINE_COLUMNS} FROM per_country GROUP BY country
-    )
-    SELECT *, {_HEADLINE_RATES} FROM counts
-    ORDER BY country IS NOT NULL, after_seats DESC, country
-    """
 
 
 def headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Counts and rates behind every KPI: one row for the total (country NULL), then one per country.
 
     A partner counts in every country where it has an after-cutoff subscription, once in the total.
-    Rates are NULL when their denominator is 0.
+    Rates are NULL when their denominator is 0. The total is an aggregate without GROUP BY over one row per
+    partner (so there is a total row of zeros when nothing matches), the countries are counted over one row per
+    partner and country, so every partner count is a plain count(*). Each readiness step of the programme has
+    its count and rate (`step_<step>`, `rate_<step>`).
     """
-    frame = _df(con, headline_sql(filters), filters)
+    steps = _steps(con)
+    # Per step, by its position in each partner's `steps` list: the SQL holds positions, never step names.
+    positions = range(1, len(steps) + 1)
+    assessed = "partner_id IS NOT NULL AND after_subscriptions > 0 AND NOT opted_out"
+    columns = _HEADLINE_COLUMNS.replace(
+        "{step_counts}", "\n    ".join(f"count(*) FILTER ({assessed} AND steps[{i}]) AS step_{i}," for i in positions)
+    )
+    rates = _HEADLINE_RATES.replace(
+        "{step_rates}", "\n    ".join(f"step_{i} / NULLIF(partners_assessed, 0) AS rate_{i}," for i in positions)
+    )
+    sql = f"""
+    WITH per_partner AS ({_partners_sql(filters, with_countries=False)}),
+    per_country AS ({_partner_countries_sql(filters)}),
+    counts AS (
+        SELECT CAST(NULL AS VARCHAR) AS country, {columns} FROM per_partner
+        UNION ALL
+        SELECT country, {columns} FROM per_country GROUP BY country
+    )
+    SELECT *, {rates} FROM counts
+    ORDER BY country IS NOT NULL, after_seats DESC, country
+    """
+    frame = _df(con, sql, filters)
+    frame = frame.rename(
+        columns={f"{kind}_{i}": f"{kind}_{step}" for i, step in enumerate(steps, start=1) for kind in ("step", "rate")}
+    )
     frame["country"] = frame["country"].astype(object).where(frame["country"].notna(), None)
     return frame
+
+
+def _steps(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The programme's readiness steps in its order (analytics/facts.py keeps them as the table readiness_steps)."""
+    return [row[0] for row in con.execute("SELECT step FROM readiness_steps ORDER BY position").fetchall()]
+
+
+def _step_columns(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> pd.DataFrame:
+    """The list column `steps` (a partner's readiness steps, done or not) as one yes/no column per step, named
+    by the programme, in its place."""
+    at = frame.columns.get_loc("steps")
+    done = frame.pop("steps")
+    for offset, step in enumerate(_steps(con)):
+        frame.insert(
+            at + offset, step, [v is not None and not _scalar_na(v) and bool(v[offset]) for v in done.tolist()]
+        )
+    return frame
+
+
+def _scalar_na(value) -> bool:
+    return not hasattr(value, "__len__") and pd.isna(value)
 
 
 def _rate(value) -> float | None:
@@ -201,7 +241,10 @@ def block(row: dict) -> dict:
         "partners_assessed": assessed,
         "partners_fully_ready": n["partners_fully_ready"],
         "readiness_rate": _rate(row.get("readiness_rate")),
-        "step_rates": {step: _rate(row.get(f"rate_{step}")) for step in STEPS},
+        # One rate per readiness step of the programme, in its order (headline: rate_<step>).
+        "step_rates": {
+            key.removeprefix("rate_"): _rate(value) for key, value in row.items() if key.startswith("rate_")
+        },
         "projected": {
             "subscriptions": n["projected_subscriptions"],
             "seats": n["projected_seats"],
@@ -227,15 +270,12 @@ ORDER BY s.country, s.month
 """
 
 
-def _projection_sql(filters: Filters) -> str:
-    return _PROJECTION_SQL.replace("{source}", _series_source(filters, "projection_cs", PROJECTION_ROWS))
-
-
 def projection(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Projected NCE migrations per country and month: after-cutoff subscriptions of partners that did not
     opt out at their end month, renewed before-cutoff ones (auto-renew on) at their first renewed end date
     on or after the cutoff; split into ready (partner fully ready) and at risk."""
-    return _df(con, _projection_sql(filters), filters)
+    source = _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
+    return _df(con, _PROJECTION_SQL.replace("{source}", source), filters)
 
 
 _EXPIRATIONS_SQL = """
@@ -253,7 +293,9 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     """In-scope subscriptions and seats by end week or month, before/after the cutoff."""
     if grain not in ("week", "month"):
         raise ValueError("grain must be week or month")
-    sql = _EXPIRATIONS_SQL.replace("{source}", _series_source(filters, "expiration_cs", EXPIRATION_ROWS))
+    sql = _EXPIRATIONS_SQL.replace(
+        "{source}", _series_source(filters, "expirations_by_country_segment", EXPIRATION_ROWS)
+    )
     return _df(con, sql, filters, grain=grain)
 
 
@@ -261,7 +303,7 @@ def expirations(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
 _PARTNER_COLUMNS = """
     partner_id, partner_name, countries, after_subscriptions, after_seats, before_subscriptions, before_seats,
     lapse_risk_subscriptions, first_after_cutoff_end, opted_out, opt_out_date, late_opt_out, steps_done,
-    fully_ready, mpa_signed, indirect_provider_confirmed, mpn_id_updated, mca_all_customers, has_partner_row
+    fully_ready, steps, has_partner_row
 """
 
 
@@ -293,7 +335,7 @@ def _partner_list(
     ORDER BY {order}
     {tail}
     """
-    return _df(con, sql, filters, **bound)
+    return _step_columns(con, _df(con, sql, filters, **bound))
 
 
 def exposed_partners(
@@ -312,9 +354,8 @@ def call_list(
 
     `exclude`: partner ids to leave out (those touched in the last N days, from the touchpoint log), so that the
     list's length and its first rows are those of the narrowed list."""
-    missing = """, list_filter(['mpa_signed', 'indirect_provider_confirmed', 'mpn_id_updated', 'mca_all_customers'],
-                          lambda step, i: NOT [mpa_signed, indirect_provider_confirmed, mpn_id_updated,
-                                            mca_all_customers][i]) AS missing_steps"""
+    missing = """, list_filter((SELECT list(step ORDER BY position) FROM readiness_steps),
+                              lambda step, i: NOT steps[i]) AS missing_steps"""
     order = "after_seats DESC, after_subscriptions DESC, partner_id"
     condition = "NOT opted_out AND NOT fully_ready"
     bound = {}
@@ -339,8 +380,7 @@ def notice_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     sql = f"""
     SELECT s.partner_id, s.partner_name, s.countries, s.after_subscriptions, s.after_seats,
            s.lapse_risk_subscriptions, s.lapse_risk_seats, s.projected_subscriptions, s.projected_seats,
-           s.opted_out, s.opt_out_date, s.late_opt_out, s.steps_done, s.fully_ready, s.mpa_signed,
-           s.indirect_provider_confirmed, s.mpn_id_updated, s.mca_all_customers, s.has_partner_row,
+           s.opted_out, s.opt_out_date, s.late_opt_out, s.steps_done, s.fully_ready, s.steps, s.has_partner_row,
            p.contact_email, p.language, f.partner_country
     FROM ({_partners_sql(filters)}) s
     LEFT JOIN partners p ON p.partner_id = s.partner_id
@@ -348,7 +388,7 @@ def notice_partners(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     WHERE s.partner_id IS NOT NULL AND (s.lapse_risk_subscriptions > 0 OR s.after_subscriptions > 0)
     ORDER BY s.after_seats DESC, s.lapse_risk_seats DESC, s.partner_id
     """
-    return _df(con, sql, filters)
+    return _step_columns(con, _df(con, sql, filters))
 
 
 _PARTNER_SUBSCRIPTION_COLUMNS = """
@@ -368,7 +408,7 @@ def partner_subscriptions(
     conditions = ["s.partner_id IS NOT NULL"]
     extra = {}
     if partner_id is not None:
-        # Not $partner_id: Filters.params() would take it for the partner search's $partner.
+        # Not $partner_id: a name that starts with another parameter's ($partner) is easy to mistake for it.
         conditions.append("s.partner_id = $one_partner")
         extra["one_partner"] = partner_id
     if notice_only:
@@ -382,16 +422,15 @@ def partner_subscriptions(
 
 
 def partner_profile(con: duckdb.DuckDBPyConnection, partner_id: str) -> pd.DataFrame:
-    """One partner's properties (whatever the filters): name, country, opt-out, the four steps (step 4 given or
-    derived), contact address and language; no row for an unknown partner id."""
+    """One partner's properties (whatever the filters): name, country, opt-out, the programme's readiness steps
+    (step 4 given or derived), contact address and language; no row for an unknown partner id."""
     sql = """
     SELECT f.partner_id, f.partner_name, f.partner_country, f.has_partner_row, f.opted_out, f.opt_out_date,
-           f.late_opt_out, f.mpa_signed, f.indirect_provider_confirmed, f.mpn_id_updated, f.mca_all_customers,
-           f.mca_derived, f.steps_done, f.fully_ready, p.contact_email, p.language
+           f.late_opt_out, f.steps, f.mca_derived, f.steps_done, f.fully_ready, p.contact_email, p.language
     FROM partner_facts f LEFT JOIN partners p ON p.partner_id = f.partner_id
     WHERE f.partner_id = $partner_id
     """
-    return con.execute(sql, {"partner_id": partner_id}).df()
+    return _step_columns(con, con.execute(sql, {"partner_id": partner_id}).df())
 
 
 def partner_choices(con: duckdb.DuckDBPyConnection, filters: Filters, limit: int = 5000) -> pd.DataFrame:
@@ -418,18 +457,16 @@ def opt_outs_over_time(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
 
 
 def readiness_funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Assessed partners (exposed, not opted out) that completed each step and every step before it."""
+    """Assessed partners (exposed, not opted out) that completed each step and every step before it, in the
+    programme's order."""
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
                WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
-    SELECT * FROM (VALUES
-        (0, 'assessed', (SELECT count(*) FROM p)),
-        (1, 'mpa_signed', (SELECT count(*) FROM p WHERE mpa_signed)),
-        (2, 'indirect_provider_confirmed', (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed)),
-        (3, 'mpn_id_updated',
-            (SELECT count(*) FROM p WHERE mpa_signed AND indirect_provider_confirmed AND mpn_id_updated)),
-        (4, 'mca_all_customers', (SELECT count(*) FROM p WHERE fully_ready))
-    ) AS t(position, step, partners)
+    SELECT 0 AS position, 'assessed' AS step, (SELECT count(*) FROM p) AS partners
+    UNION ALL
+    SELECT r.position, r.step, count(p.partner_id) FILTER (list_bool_and(p.steps[1:r.position])) AS partners
+    FROM readiness_steps r LEFT JOIN p ON true
+    GROUP BY r.position, r.step
     ORDER BY position
     """
     return _df(con, sql, filters)
@@ -440,14 +477,11 @@ def step_completion(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     sql = f"""
     WITH p AS (SELECT * FROM ({_partners_sql(filters, with_countries=False)})
                WHERE after_subscriptions > 0 AND partner_id IS NOT NULL AND NOT opted_out)
-    SELECT step, done, (SELECT count(*) FROM p) AS assessed,
-           done / NULLIF((SELECT count(*) FROM p), 0) AS rate
-    FROM (
-        SELECT 'mpa_signed' AS step, count(*) FILTER (mpa_signed) AS done, 1 AS o FROM p
-        UNION ALL SELECT 'indirect_provider_confirmed', count(*) FILTER (indirect_provider_confirmed), 2 FROM p
-        UNION ALL SELECT 'mpn_id_updated', count(*) FILTER (mpn_id_updated), 3 FROM p
-        UNION ALL SELECT 'mca_all_customers', count(*) FILTER (mca_all_customers), 4 FROM p
-    ) ORDER BY o
+    SELECT r.step, count(p.partner_id) FILTER (p.steps[r.position]) AS done, (SELECT count(*) FROM p) AS assessed,
+           count(p.partner_id) FILTER (p.steps[r.position]) / NULLIF((SELECT count(*) FROM p), 0) AS rate
+    FROM readiness_steps r LEFT JOIN p ON true
+    GROUP BY r.position, r.step
+    ORDER BY r.position
     """
     return _df(con, sql, filters)
 
@@ -456,14 +490,16 @@ def countries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every country in the data with its after-cutoff seats (the sidebar sorts by exposure)."""
     sql = """
     SELECT country, sum(after_seats)::BIGINT AS after_seats, sum(all_subscriptions)::BIGINT AS subscriptions
-    FROM pcs GROUP BY country ORDER BY after_seats DESC, country
+    FROM partner_country_segment GROUP BY country ORDER BY after_seats DESC, country
     """
     return con.execute(sql).df()
 
 
 def segments(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The segments present in the data."""
-    return [r[0] for r in con.execute("SELECT DISTINCT segment FROM pcs ORDER BY segment").fetchall()]
+    return [
+        r[0] for r in con.execute("SELECT DISTINCT segment FROM partner_country_segment ORDER BY segment").fetchall()
+    ]
 
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -502,12 +538,14 @@ def projection_what_if(con: duckdb.DuckDBPyConnection, filters: Filters, share: 
     at-risk volume is expected to become ready before it migrates."""
     if not 0.0 <= share <= 1.0:
         raise ValueError("share must be between 0 and 1")
+    # Over the projection per country and month (the figure `projection`), summed per month.
+    source = _series_source(filters, "projection_by_country_segment", PROJECTION_ROWS)
     sql = f"""
     SELECT month, sum(subscriptions) AS subscriptions, sum(seats) AS seats,
            sum(ready_subscriptions) AS ready_subscriptions, sum(at_risk_subscriptions) AS at_risk_subscriptions,
            sum(ready_seats) AS ready_seats, sum(at_risk_seats) AS at_risk_seats,
            round(sum(at_risk_seats) * $share) AS expected_ready_seats,
            sum(at_risk_seats) - round(sum(at_risk_seats) * $share) AS remaining_at_risk_seats
-    FROM ({_projection_sql(filters)}) GROUP BY month ORDER BY month
+    FROM ({_PROJECTION_SQL.replace("{source}", source)}) GROUP BY month ORDER BY month
     """
     return _df(con, sql, filters, share=share)

@@ -37,7 +37,7 @@ from analytics import metrics, words
 from analytics.errors import InputError
 from analytics.export import to_csv, to_xlsx
 from analytics.metrics import Filters
-from analytics.programme import READINESS_STEPS, Programme
+from analytics.programme import Programme
 from analytics.schema import GERMAN_SPEAKING
 from analytics.touchpoints import one_line
 
@@ -267,7 +267,7 @@ def compose(partner: dict, records: list[dict], programme: Programme, templates:
         months[-1]["subscriptions"] += 1
         months[-1]["seats"] += item["seats"]
         months[-1]["rows"].append(item)
-    open_steps = tuple(step for step in READINESS_STEPS if not bool(partner[step]))
+    open_steps = tuple(step for step in programme.readiness_steps if not bool(partner[step]))
     counts = {
         "lapse_subscriptions": len(lapse),
         "lapse_seats": sum(r["seats"] for r in lapse),

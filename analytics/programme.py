@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from analytics.errors import InputError, Note
+from analytics.schema import SEGMENT_SYNONYMS
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "programme.toml"
-SEGMENTS = ("commercial", "education", "government", "nonprofit")
+# The segments a subscription can be in (the values analytics/schema.py reads its spellings into), commercial first.
+SEGMENTS = tuple(dict.fromkeys(SEGMENT_SYNONYMS.values()))
+# The readiness steps when a programme file does not list its own (PRODUCT.md section 2). Everything else reads a
+# programme's `readiness_steps`: the facts, the figures, the pages, the notices and the command line.
 READINESS_STEPS = ("mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers")
+# A step's name is a catalog key (step.<name>) and a column name of the figures: lower-case letters, digits, _.
+STEP_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,13 @@ def load_programme(path: str | Path | None = None) -> Programme:
         )
     if "commercial" in programme.exempt_segments:
         raise InputError(f"{path.name}: the commercial segment cannot be exempt")
-    if tuple(programme.readiness_steps) != READINESS_STEPS:
-        raise InputError(f"{path.name}: readiness_steps must be {list(READINESS_STEPS)}")
+    steps = programme.readiness_steps
+    bad = [step for step in steps if not STEP_NAME.fullmatch(step)]
+    if not steps or bad or len(set(steps)) != len(steps):
+        raise InputError(
+            f"{path.name}: readiness_steps must be one or more different names of lower-case letters, digits and _ "
+            f"such as {list(READINESS_STEPS)}" + (f", not {bad}" if bad else "")
+        )
     warnings = [
         Note.of(code, file=path.name, cutoff=f"{programme.cutoff:%Y-%m-%d}", deadline=f"{deadline:%Y-%m-%d}")
         for code, deadline in (

@@ -517,7 +517,8 @@ LANGUAGES = {
 }
 # A partner without a language gets German in these countries, English elsewhere (PRODUCT.md section 3).
 GERMAN_SPEAKING = ("DE", "AT", "CH", "LI")
-SEGMENTS = {
+# The spellings of a segment in an export, each read as one of the segments (analytics/programme.py SEGMENTS).
+SEGMENT_SYNONYMS = {
     **dict.fromkeys(
         (
             "commercial",
@@ -709,7 +710,7 @@ def country_name(code: str, lang: str = "en") -> str:
 
 VOCABULARIES = {
     BOOL: BOOLEANS,
-    SEGMENT: SEGMENTS,
+    SEGMENT: SEGMENT_SYNONYMS,
     BILLING: BILLING_TERMS,
     PROGRAM: PROGRAMS,
     STATUS: STATUSES,

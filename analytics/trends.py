@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.dataset import Dataset, connect
-from analytics.metrics import Filters, headline, segments, where
+from analytics.metrics import Filters, headline, segments
 
 COUNT_COLUMNS = [
     "after_subscriptions",
@@ -183,5 +183,5 @@ def changes(new: Dataset, old: Dataset, filters: Filters) -> pd.DataFrame:
                 cur.execute(f"CREATE TABLE {side}.{table} AS SELECT * FROM arrow_in")
                 cur.unregister("arrow_in")
         prefixes = {"new": "new.", "old": "old."}
-    text = CHANGES_SQL.format(where=where(filters), **prefixes)
-    return cur.execute(text, filters.params(text)).df()
+    clause, values = filters.where_clause("s")
+    return cur.execute(CHANGES_SQL.format(where=clause, **prefixes), values).df()

@@ -32,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The rows a page asks for of a long list (tests/test_bench_smoke.py checks the bench asks for as many).
+from analytics.figures import SCREEN_ROWS as SCREEN_ROWS  # noqa: E402
+
 FILES = ("subscriptions.csv", "partners.csv", "customers.csv")
 WARM_REPEATS = 5
 SLOW_QUERY_SECONDS = 5.0  # a query whose first call takes longer is repeated SLOW_QUERY_REPEATS times only
@@ -263,73 +266,45 @@ def task_ingest(args) -> dict:
 # ---------------------------------------------------------------- serve: load the snapshot, run every page
 
 
-SCREEN_ROWS = 2000  # ui/widgets.py MAX_SCREEN_ROWS: the rows a page asks for (tests/test_bench_smoke.py checks)
+# The page names the report uses, for analytics/figures.py PAGES (the registry of what each page asks for).
+PAGE_NAMES = {
+    "sidebar": "Sidebar (every page)",
+    "exposure": "Exposure",
+    "opt_outs": "Opt-outs",
+    "readiness": "Partner readiness",
+    "projection": "NCE projection",
+    "data": "Data",
+}
 
 
 def page_queries(fname: str, filters) -> dict[str, list[tuple[str, tuple[str, str], Callable]]]:
-    """The query functions each page calls (see pages/*.py), in the order it calls them.
+    """The figures each page asks for (analytics/figures.py PAGES), in the order it asks for them.
 
     Each call is (name shown, key, function): calls with the same key are the same query with the same filter,
     timed once. A filtered page also asks for the unfiltered headline (the "of N in all data" deltas).
     """
-    from analytics import metrics
+    from analytics.figures import FIGURES, PAGES, call
     from analytics.metrics import Filters
 
-    f = filters
-
-    def q(name: str, function: Callable, filter_name: str = fname):
-        return (name, (name, filter_name), function)
-
-    head = [q("headline", lambda c: metrics.headline(c, f))]
-    if f.countries or f.segments or f.partner:
-        head.append(
-            ("headline (unfiltered, for the deltas)", ("headline", "none"), lambda c: metrics.headline(c, Filters()))
-        )
-    return {
-        "Sidebar (every page)": [
-            q("countries", lambda c: metrics.countries(c), "none"),
-            q("segments", lambda c: metrics.segments(c), "none"),
-        ],
-        "Exposure": head
-        + [
-            q("expirations", lambda c: metrics.expirations(c, f, grain="month")),
-            q("exposed_partners (first 2,000)", lambda c: metrics.exposed_partners(c, f, limit=SCREEN_ROWS)),
-        ],
-        "Opt-outs": [q("row_counts", lambda c: metrics.row_counts(c), "none")]
-        + head
-        + [
-            q("opt_outs_over_time", lambda c: metrics.opt_outs_over_time(c, f)),
-            q("opted_out_partners (first 2,000)", lambda c: metrics.opted_out_partners(c, f, limit=SCREEN_ROWS)),
-        ],
-        "Partner readiness": [q("row_counts", lambda c: metrics.row_counts(c), "none")]
-        + head
-        + [
-            q("readiness_funnel", lambda c: metrics.readiness_funnel(c, f)),
-            q("step_completion", lambda c: metrics.step_completion(c, f)),
-            q("call_list (first 2,000)", lambda c: metrics.call_list(c, f, limit=SCREEN_ROWS)),
-            q(
-                "exposed_partners (first 40 not opted out)",
-                lambda c: metrics.exposed_partners(c, f, limit=40, opted_out=False),
-            ),
-        ],
-        "NCE projection": head
-        + [
-            q("projection_what_if", lambda c: metrics.projection_what_if(c, f, share=0.0)),
-            q("projection", lambda c: metrics.projection(c, f)),
-        ],
-        "Data": [
-            q("row_counts", lambda c: metrics.row_counts(c), "none"),
-            q("rejects (first 5,000)", lambda c: metrics.rejects(c, limit=5000), "none"),
-        ],
-    }
-
-
-def page_query_names() -> dict[str, set[str]]:
-    """The metric names each page's list above calls (for run.py's check against pages/*.py)."""
-    from analytics.metrics import Filters
-
-    pages = page_queries("DE", Filters(countries=("DE",)))
-    return {page: {name.split(" (")[0] for name, _, _ in calls} for page, calls in pages.items()}
+    filtered = bool(filters.countries or filters.segments or filters.partner)
+    layout: dict[str, list[tuple[str, tuple[str, str], Callable]]] = {}
+    for page, name in PAGE_NAMES.items():
+        calls = []
+        for use in PAGES[page]:
+            applies = FIGURES[use.figure].filtered
+            calls.append(
+                (use.shown_as, (use.shown_as, fname if applies else "none"), lambda c, u=use: call(u, c, filters))
+            )
+            if use.deltas and filtered:
+                calls.append(
+                    (
+                        f"{use.shown_as} (unfiltered, for the deltas)",
+                        (use.shown_as, "none"),
+                        lambda c, u=use: call(u, c, Filters()),
+                    )
+                )
+        layout[name] = calls
+    return layout
 
 
 # The biggest table each page shows, with a CSV and an Excel download built on every run (ui/widgets.table).
@@ -416,14 +391,14 @@ def _rows(frame) -> int:
 def downloads(dataset) -> dict:
     """Time what a click on a download of each page's biggest table (unfiltered) costs: the whole list's query
     (the page itself only fetched the first rows), then analytics.export.to_csv and to_xlsx."""
-    from analytics import metrics
     from analytics.export import to_csv, to_xlsx
+    from analytics.figures import FIGURES
     from analytics.metrics import Filters
 
     out = {}
     for page, qname in DOWNLOAD_TABLES.items():
         started = time.perf_counter()
-        frame = getattr(metrics, qname)(dataset.cursor(), Filters())
+        frame = FIGURES[qname].function(dataset.cursor(), Filters())
         query_seconds = time.perf_counter() - started
         if frame.empty:
             continue

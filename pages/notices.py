@@ -7,7 +7,11 @@ from ui import state
 
 state.ensure_frame()
 
-from analytics import mailer, notices  # noqa: E402
+from analytics import (  # noqa: E402
+    mailer,
+    metrics,  # noqa: E402
+    notices,
+)
 from analytics.errors import InputError  # noqa: E402
 from ui import champion  # noqa: E402
 from ui.i18n import error_text, fmt_int, t  # noqa: E402
@@ -25,7 +29,7 @@ templates = champion.templates()
 log = champion.touch_log()
 snapshot = notices.data_key(dataset)
 
-partners = state.query("notice_partners", filters)
+partners = state.query(metrics.notice_partners, filters)
 if partners.empty:
     empty(t("notices.empty"))
     st.stop()

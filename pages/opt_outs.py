@@ -7,6 +7,7 @@ from ui import state
 
 state.ensure_frame()
 
+from analytics import metrics  # noqa: E402
 from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
 from ui.text import plot_all  # noqa: E402
 from ui.widgets import (  # noqa: E402
@@ -29,7 +30,7 @@ st.title(t("opt_outs.title"))
 st.caption(t("opt_outs.caption", deadline=deadline, showing=state.describe(filters)))
 state.note_missing_partner_data()
 
-head, row, total = state.headline(filters)
+head, row, total = state.with_totals(metrics.headline, filters)
 if int(row["partners_exposed"]) == 0:
     empty(t("opt_outs.empty"))
     st.stop()
@@ -87,7 +88,7 @@ with left:
     chart(style(fig, t("opt_outs.chart_rate")), "rate_chart")
     table(by_country, "opt_outs_by_country")
 with right:
-    timeline = state.query("opt_outs_over_time", filters)
+    timeline = state.query(metrics.opt_outs_over_time, filters)
     if timeline.empty:
         empty(t("opt_outs.no_dates"))
     else:
@@ -118,7 +119,7 @@ with right:
         table(timeline, "opt_outs_over_time")
 
 st.subheader(t("opt_outs.list_title"))
-opted = with_country_names(state.query("opted_out_partners", filters, limit=MAX_SCREEN_ROWS))
+opted = with_country_names(state.query(metrics.opted_out_partners, filters, limit=MAX_SCREEN_ROWS))
 columns = [
     "partner_id",
     "partner_name",
@@ -135,5 +136,5 @@ table(
     "opted_out_partners",
     caption=t("opt_outs.list_caption", count=fmt_int(count), seats=fmt_int(seats)),
     total_rows=count,
-    full=state.whole("opted_out_partners", filters, lambda frame: frame[columns]),
+    full=state.whole(metrics.opted_out_partners, filters, lambda frame: frame[columns]),
 )

@@ -9,7 +9,6 @@ state.ensure_frame()
 
 from analytics import metrics, notices  # noqa: E402
 from analytics.errors import InputError  # noqa: E402
-from analytics.programme import READINESS_STEPS  # noqa: E402
 from analytics.touchpoints import OUTCOMES  # noqa: E402
 from ui import champion  # noqa: E402
 from ui.i18n import error_text, fmt_date, t  # noqa: E402
@@ -18,7 +17,7 @@ from ui.widgets import empty, kpi, step_label, table  # noqa: E402
 
 filters = state.get_filters()
 dataset = state.current()
-choices = state.query("partner_choices", filters)
+choices = state.query(metrics.partner_choices, filters)
 partner_id = champion.current_partner()
 profile = metrics.partner_profile(dataset.cursor(), partner_id) if partner_id else None
 if profile is None or profile.empty:
@@ -49,19 +48,19 @@ st.caption(
 if not p["has_partner_row"]:
     st.info(t("partner.no_partner_row"), icon=":material/info:")
 
-subs = state.query("partner_subscriptions", filters, partner_id=partner_id)
+subs = state.query(metrics.partner_subscriptions, filters, partner_id=partner_id)
 in_scope = subs[subs["scope"] == "in_scope"]
 cols = st.columns(4)
 kpi(cols[0], t("partner.after"), int((in_scope["side"] == "after").sum()), help=t("partner.after_help"))
 kpi(cols[1], t("partner.lapse"), int(in_scope["lapse_risk"].sum()), help=t("partner.lapse_help"))
 kpi(cols[2], t("partner.projected"), int(in_scope["projected"].sum()), help=t("partner.projected_help"))
-cols[3].metric(t("partner.steps"), f"{int(p['steps_done'])} / 4", border=True)
+steps = dataset.programme.readiness_steps
+cols[3].metric(t("partner.steps"), f"{int(p['steps_done'])} / {len(steps)}", border=True)
 
 left, right = st.columns(2)
 with left:
     st.subheader(t("partner.readiness_title"))
-    steps = champion.steps_frame(p, READINESS_STEPS, step_label)
-    table(steps, "partner_steps", partner_links=False)
+    table(champion.steps_frame(p, steps, step_label), "partner_steps", partner_links=False)
 with right:
     st.subheader(t("partner.opt_out_title"))
     if p["opted_out"]:

@@ -7,6 +7,7 @@ from ui import state
 
 state.ensure_frame()
 
+from analytics import metrics  # noqa: E402
 from analytics.touchpoints import touched_within_days  # noqa: E402
 from ui import champion  # noqa: E402
 from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
@@ -24,16 +25,16 @@ from ui.widgets import (  # noqa: E402
     with_country_names,
 )
 
-STEPS = ["mpa_signed", "indirect_provider_confirmed", "mpn_id_updated", "mca_all_customers"]
 filters = state.get_filters()
 programme = state.current().programme
+STEPS = list(programme.readiness_steps)
 st.title(t("readiness.title"))
 st.caption(
     t("readiness.caption", deadline=fmt_long_date(programme.readiness_deadline), showing=state.describe(filters))
 )
 state.note_missing_partner_data()
 
-head, row, total = state.headline(filters)
+head, row, total = state.with_totals(metrics.headline, filters)
 if int(row["partners_assessed"]) == 0:
     empty(t("readiness.empty"))
     st.stop()
@@ -63,18 +64,18 @@ kpi(
 
 left, right = st.columns(2)
 with left:
-    funnel = state.query("readiness_funnel", filters)
+    funnel = state.query(metrics.readiness_funnel, filters)
     fig = go.Figure(
         go.Funnel(
             y=[step_label(s) for s in funnel["step"]],
             x=funnel["partners"],
             textinfo="value+percent initial",
-            marker={"color": [COLOURS["after"]] + [COLOURS["ready"]] * 4},
+            marker={"color": [COLOURS["after"]] + [COLOURS["ready"]] * len(STEPS)},
             hovertemplate="%{y}: %{x:,} " + t("readiness.hover_funnel") + " (%{percentInitial:.1%})<extra></extra>",
         )
     )
     chart(style(fig, t("readiness.chart_funnel")), "funnel")
-    steps = state.query("step_completion", filters)
+    steps = state.query(metrics.step_completion, filters)
     table(steps.assign(step=steps["step"].map(step_label)), "readiness_steps", caption=t("readiness.steps_caption"))
 with right:
     by_country = with_country_names(head[head["country"].notna()])[
@@ -102,7 +103,7 @@ days = st.columns([1, 2])[0].number_input(
     help=t("readiness.not_touched_help"),
 )  # fmt: skip
 untouched = touched_within_days(champion.touch_log(), int(days))  # those touched lately, left out of the list
-calls = with_country_names(state.query("call_list", filters, limit=MAX_SCREEN_ROWS, exclude=untouched))
+calls = with_country_names(state.query(metrics.call_list, filters, limit=MAX_SCREEN_ROWS, exclude=untouched))
 columns = [
     "partner_id",
     "partner_name",
@@ -118,7 +119,7 @@ columns = [
     *STEPS,
     "has_partner_row",
 ]
-short = {step: t(f"step.short_{step}") for step in STEPS}  # taken now: a download runs outside the session
+short = {step: step_label(step, short=True) for step in STEPS}  # taken now: a download runs outside the session
 touches = champion.last_touch_labels()  # likewise
 
 
@@ -142,18 +143,18 @@ table(
             min_value=0,
             max_value=max(int(shown["after_seats"].max()) if len(shown) else 0, 1),
         ),
-        "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format="%d / 4"),
+        "steps_done": st.column_config.NumberColumn(t("col.steps_done"), format=f"%d / {len(STEPS)}"),
         "missing": st.column_config.TextColumn(t("col.missing"), width="large"),
         **champion.time_columns(),
     },
     caption=t("readiness.call_caption", count=fmt_int(count), seats=fmt_int(seats))
     + (t("readiness.call_untouched", days=fmt_int(days)) if days else ""),
     total_rows=count,
-    full=state.whole("call_list", filters, call_rows, exclude=untouched),
+    full=state.whole(metrics.call_list, filters, call_rows, exclude=untouched),
 )
 
 st.subheader(t("readiness.matrix_title"))
-matrix = state.query("exposed_partners", filters, limit=40, opted_out=False)
+matrix = state.query(metrics.exposed_partners, filters, limit=40, opted_out=False)
 done, not_done = t("readiness.done"), t("readiness.not_done")
 fig = go.Figure(
     go.Heatmap(

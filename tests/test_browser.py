@@ -1,6 +1,6 @@
 """Browser tests: the real `streamlit run app.py` driven by Debian Chromium through Playwright.
 
-What they pin (PRODUCT.md section 5, NOTES.md):
+What they pin (PRODUCT.md section 5, docs/ARCHITECTURE.md):
 - a bookmarked deep link with a filter works as the very first request after a server start, inside the frame,
   and the filter survives a page switch;
 - every page renders without an exception or an error box (full-page screenshots in test-output/browser/);
@@ -292,7 +292,7 @@ def screenshot(page: Page, name: str) -> Path:
 
 @pytest.fixture
 def fresh_server(browser, tmp_path) -> Iterator[str]:
-    """A server of its own, so that the deep link below is truly its first request (NOTES.md)."""
+    """A server of its own, so that the deep link below is truly its first request (docs/ARCHITECTURE.md)."""
     with streamlit_server(tmp_path / "store", "fresh") as base:
         yield base
 
@@ -322,6 +322,22 @@ def test_first_request_deep_link_opens_in_frame_and_keeps_filter(fresh_server, p
 
 
 # ---------------------------------------------------------------- 2. every page renders
+
+
+def test_exposure_has_its_own_address_and_the_root_opens_it_with_the_links_filters(fresh_server, page):
+    # /exposure as the very first request after a start (a bookmark), then the root URL of a shared link.
+    open_page(page, f"{fresh_server}/exposure?country=AT")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+    assert urllib.parse.urlparse(page.url).path == "/exposure"
+    expect_countries(page, ["AT"])
+    expect_no_errors(page)
+
+    open_page(page, f"{fresh_server}/?country=DE&country=AT")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exposure")
+    page.wait_for_url(re.compile(r"/exposure\?"), timeout=TIMEOUT_MS)
+    assert url_countries(page) == ["DE", "AT"]
+    expect_countries(page, ["DE", "AT"])
+    expect_no_errors(page)
 
 
 @pytest.mark.parametrize("name", list(PAGES))

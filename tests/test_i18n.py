@@ -99,3 +99,20 @@ def test_reject_reasons_from_analytics_all_have_a_catalog_text():
     from analytics.ingest import REASONS
 
     assert {f"reason.{key}" for key in REASONS} <= set(catalog("en"))
+
+
+def test_a_german_table_writes_percentages_and_numbers_as_the_cards_do():
+    """The Opt-outs table per country said `8.22%` beside a card saying `10,1 %`: its cells are now written as the
+    cards write them, in the interface language (whatever the browser's locale)."""
+    import pyarrow as pa
+
+    at = run("opt_outs", lang="de")
+    table = next(d for d in at.dataframe if "opt_out_rate" in d.value.columns)
+    shown = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
+    data = table.value
+    assert re.fullmatch(r"\d+,\d\s%", shown["opt_out_rate"].iloc[0])
+    assert shown["opt_out_rate"].iloc[0].replace("\xa0", " ") == f"{data['opt_out_rate'].iloc[0]:.1%}".replace(
+        ".", ","
+    ).replace("%", " %")
+    seats = int(data["after_seats"].iloc[0])
+    assert seats >= 1000 and shown["after_seats"].iloc[0] == f"{seats:,}".replace(",", ".")

@@ -302,11 +302,13 @@ def facts(dataset):
 
 @pytest.fixture(scope="module")
 def partners(dataset):
-    """partner_facts by partner id."""
+    """partner_facts by partner id, each readiness step (kept as the list `steps`, in the programme's order) by name."""
     cur = dataset.cursor()
+    steps = [step for (step,) in cur.execute("SELECT step FROM readiness_steps ORDER BY position").fetchall()]
     cur.execute("SELECT * FROM partner_facts")
     names = [d[0] for d in cur.description]
-    return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+    rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return {row["partner_id"]: {**row, **dict(zip(steps, row["steps"], strict=True))} for row in rows}
 
 
 def doc(dataset, *countries):

@@ -124,7 +124,7 @@ def test_a_long_partner_list_shows_its_first_rows_and_says_how_many_there_are(
 
 
 def test_page_started_alone_runs_inside_the_frame_with_the_url_filter():
-    # AppTest resets Streamlit's navigation flag, like the first request after a restart (NOTES.md).
+    # AppTest resets Streamlit's navigation flag, like the first request after a restart (docs/ARCHITECTURE.md).
     at = run_page("readiness", "DE")
     assert [ms.label for ms in at.sidebar.multiselect][0] == "Country"
     assert at.sidebar.multiselect[0].value == ["DE"]

@@ -1,10 +1,12 @@
-"""Every figure reads the smallest pre-aggregate its filters allow (analytics/metrics.py): pt without a country or
-segment filter, pc without a segment filter, pcs rolled up otherwise, and the subscriptions themselves for the
+"""Every figure reads the smallest pre-aggregate its filters allow (analytics/metrics.py): partner_totals without a
+country or segment filter, partner_country without a segment filter, partner_country_segment rolled up otherwise,
+and the subscriptions themselves for the
 time series when a partner search is on. These tests make the paths prove each other.
 
 The check: filtering the full dataset must give exactly what the same figure gives, unfiltered, on a copy of the
 dataset whose sub_facts hold only the matching subscriptions (its pre-aggregates rebuilt from them). The
-filtered call takes the pc/pcs/rows path, the unfiltered one the pt and per-country-and-segment tables, so a
+filtered call takes the partner_country/partner_country_segment/rows path, the unfiltered one partner_totals and
+the per-country-and-segment tables, so a
 difference between the roll-ups shows up here. Partner properties (readiness, opt-out, the derived MCA step)
 stay those of the full data in both, as PRODUCT.md requires.
 """
@@ -17,24 +19,20 @@ import pytest
 from analytics import metrics
 from analytics.dataset import connect
 from analytics.facts import build_aggregates, build_facts
+from analytics.figures import FIGURES as REGISTRY
 from analytics.ingest import ingest
-from analytics.metrics import Filters, where
+from analytics.metrics import Filters
 from analytics.programme import load_programme
 from tests.conftest import SAMPLE
 
+# Every filtered figure of the registry, once per argument set it names (analytics/figures.py).
 FIGURES = {
-    "headline": lambda con, f: metrics.headline(con, f),
-    "exposed_partners": lambda con, f: metrics.exposed_partners(con, f),
-    "exposed_not_opted_out": lambda con, f: metrics.exposed_partners(con, f, opted_out=False),
-    "call_list": lambda con, f: metrics.call_list(con, f),
-    "opted_out_partners": lambda con, f: metrics.opted_out_partners(con, f),
-    "opt_outs_over_time": lambda con, f: metrics.opt_outs_over_time(con, f),
-    "readiness_funnel": lambda con, f: metrics.readiness_funnel(con, f),
-    "step_completion": lambda con, f: metrics.step_completion(con, f),
-    "projection": lambda con, f: metrics.projection(con, f),
-    "projection_what_if": lambda con, f: metrics.projection_what_if(con, f, share=0.3),
-    "expirations_month": lambda con, f: metrics.expirations(con, f, grain="month"),
-    "expirations_week": lambda con, f: metrics.expirations(con, f, grain="week"),
+    f"{name}_{suffix}" if suffix else name: lambda con, f, run=figure.function, arguments=arguments: run(
+        con, f, **arguments
+    )
+    for name, figure in REGISTRY.items()
+    if figure.filtered
+    for suffix, arguments in figure.variants.items()
 }
 
 FILTERS = {
@@ -64,9 +62,8 @@ def full():
 def _restricted(filters: Filters):
     """The sample with only the subscriptions that match `filters` left in sub_facts."""
     con = _load()
-    clause = where(filters)
-    text = f"DELETE FROM sub_facts s WHERE NOT ({clause})"
-    con.execute(text, filters.params(text))
+    clause, values = filters.where_clause()
+    con.execute(f"DELETE FROM sub_facts s WHERE NOT ({clause})", values)
     build_aggregates(con)
     return con
 
@@ -103,7 +100,8 @@ def test_a_filtered_figure_equals_the_figure_of_the_matching_subscriptions(full,
 
 
 def test_the_unfiltered_paths_read_the_stored_roll_ups_and_agree_with_rolling_up_pcs(full):
-    """Filters(segments=all segments) selects every subscription but forces the pcs path; Filters() reads pt."""
+    """Filters(segments=all segments) selects every subscription but forces the partner_country_segment path;
+    Filters() reads partner_totals."""
     every_segment = Filters(segments=tuple(metrics.segments(full.cursor())))
     for figure, run in FIGURES.items():
         _same(run(full.cursor(), every_segment), run(full.cursor(), Filters()), figure)
@@ -112,7 +110,7 @@ def test_the_unfiltered_paths_read_the_stored_roll_ups_and_agree_with_rolling_up
 @pytest.mark.parametrize("filters", [Filters(), Filters(countries=("DE",))], ids=["none", "DE"])
 @pytest.mark.parametrize("name", ["exposed_partners", "call_list", "opted_out_partners"])
 def test_a_limited_partner_list_is_the_head_of_the_whole_list_with_its_size_and_seats(full, filters, name):
-    function = getattr(metrics, name)
+    function = REGISTRY[name].function
     whole = function(full.cursor(), filters)
     assert len(whole) > 5
     head = function(full.cursor(), filters, limit=5)
@@ -123,7 +121,7 @@ def test_a_limited_partner_list_is_the_head_of_the_whole_list_with_its_size_and_
 
 
 def test_countries_and_segments_of_the_sidebar_count_every_subscription(full):
-    """The sidebar's lists come from pcs; they must match sub_facts row for row."""
+    """The sidebar's lists come from partner_country_segment; they must match sub_facts row for row."""
     countries = metrics.countries(full.cursor())
     direct = full.execute(
         """SELECT country, coalesce(sum(seats) FILTER (side = 'after'), 0) AS after_seats, count(*) AS subscriptions

@@ -321,7 +321,7 @@ def partner_picker(choices: pd.DataFrame, current: str | None) -> None:
 
 
 def steps_frame(profile: pd.Series, steps, label) -> pd.DataFrame:
-    """The four readiness steps of a partner: done or not, and whether step 4 was derived from its customers."""
+    """The readiness steps of a partner: done or not, and whether step 4 was derived from its customers."""
     return pd.DataFrame(
         [
             {

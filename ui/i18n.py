@@ -8,13 +8,14 @@ The language is chosen in the sidebar, kept in the URL (`?lang=de`) and defaults
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 from analytics import words
 from ui.text import md
@@ -79,6 +80,28 @@ def fmt_pct(value) -> str:
     # The locale's own pattern ("#,##0 %" in German, "#,##0%" in English) with one decimal.
     pattern = Locale.parse(locale()).percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
     return format_percent(float(value), format=pattern, locale=locale())
+
+
+def table_formats() -> tuple[Callable[[object], str], Callable[[object], str], Callable[[object], str]]:
+    """Formatters for the cells of a table, in the active locale and as the KPI cards write them: (whole number,
+    number with two decimals, percentage with one decimal). Built once per table: a table has thousands of cells,
+    and Babel's formatting per cell would cost seconds."""
+    group, decimal = get_group_symbol(locale()), get_decimal_symbol(locale())
+    percent = Locale.parse(locale()).percent_formats[None].pattern  # "#,##0 %" in German, "#,##0%" in English
+
+    def marks(text: str) -> str:  # Python's "1,234.5" in the locale's marks
+        return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+    def whole(value) -> str:
+        return "–" if value is None or pd.isna(value) else marks(f"{round(float(value)):,}")
+
+    def number(value) -> str:
+        return "–" if value is None or pd.isna(value) else marks(f"{float(value):,.2f}")
+
+    def share(value) -> str:
+        return "–" if value is None or pd.isna(value) else percent.replace("#,##0", marks(f"{float(value) * 100:,.1f}"))
+
+    return whole, number, share
 
 
 def fmt_date(value: dt.date | None) -> str:

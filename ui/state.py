@@ -14,7 +14,7 @@ from analytics import history, metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import SEGMENTS, load_programme
-from analytics.schema import UNKNOWN_COUNTRY, country_name
+from analytics.schema import country_name
 from analytics.store import Store
 from ui import i18n
 from ui.i18n import t
@@ -26,7 +26,7 @@ _frame = threading.local()
 log = logging.getLogger("radar")
 
 
-# ---------------------------------------------------------------- the frame guard (see NOTES.md)
+# ---------------------------------------------------------------- the frame guard (see docs/ARCHITECTURE.md)
 
 
 def enter_frame() -> None:
@@ -102,29 +102,47 @@ def is_private() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _query(
-    _dataset: Dataset, name: str, version: str, countries: tuple, segments: tuple, partner: str, extra: tuple
+    _dataset: Dataset,
+    _function: Callable[..., pd.DataFrame],
+    name: str,
+    version: str,
+    countries: tuple,
+    segments: tuple,
+    partner: str,
+    extra: tuple,
 ) -> pd.DataFrame:
-    # Keyed by the dataset version (snapshot id or content hash) and the filters; the dataset itself is not hashed.
-    function = getattr(metrics, name)
-    return function(_dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
+    # Keyed by the function's qualified name, the dataset version (snapshot id or content hash) and the filters;
+    # neither the dataset nor the function is hashed.
+    return _function(_dataset.cursor(), Filters(countries, segments, partner), **dict(extra))
 
 
-def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
-    """A metric of analytics.metrics for the current dataset, cached by dataset version and filters."""
+def query(function: Callable[..., pd.DataFrame], filters: Filters | None = None, **extra) -> pd.DataFrame:
+    """A figure (a query function of analytics.metrics) for the current dataset, cached by the function's
+    qualified name, the dataset version and the filters."""
     dataset = current()
     filters = filters if filters is not None else get_filters()
+    name = f"{function.__module__}.{function.__qualname__}"
     return _query(
-        dataset, name, dataset.version, filters.countries, filters.segments, filters.partner, tuple(extra.items())
+        dataset,
+        function,
+        name,
+        dataset.version,
+        filters.countries,
+        filters.segments,
+        filters.partner,
+        tuple(extra.items()),
     )
 
 
 def whole(
-    name: str, filters: Filters, shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None, **extra
+    function: Callable[..., pd.DataFrame],
+    filters: Filters,
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    **extra,
 ) -> Callable[[], pd.DataFrame]:
-    """Every row of a metric (then `shape`d as the page shows it), for a download that runs on the click: the
+    """Every row of a figure (then `shape`d as the page shows it), for a download that runs on the click: the
     dataset is taken now, since the click is served outside the script run (no session there); not cached."""
     dataset = current()
-    function = getattr(metrics, name)
 
     def rows() -> pd.DataFrame:
         frame = function(dataset.cursor(), filters, **extra)
@@ -326,23 +344,16 @@ def _sync_url(state: dict) -> None:
 def describe(filters: Filters) -> str:
     """What the view is narrowed to, for page captions ("showing DE, AT · partner contains …"), as Markdown: the
     filter values come from the URL, so they are escaped."""
-    parts = []
-    if filters.countries:
-        parts.append(", ".join(t("country.unknown") if c == UNKNOWN_COUNTRY else md(c) for c in filters.countries))
-    if filters.segments:
-        parts.append(", ".join(t(f"segment.{s}") if s in SEGMENTS else md(s) for s in filters.segments))
-    if filters.partner:
-        parts.append(t("sidebar.partner_contains", text=md(filters.partner)))
-    return t("sidebar.showing", what=" · ".join(parts) or t("sidebar.all_data"))
+    return filters.human_clause(i18n.lang(), escape=md)
 
 
-def headline(filters: Filters):
-    """The headline figures for the filter: (all rows, the total row, total(key) of the unfiltered data).
+def with_totals(function: Callable[..., pd.DataFrame], filters: Filters):
+    """A figure for the filters with the same figure over all data: (all rows, the first row, total(key)).
 
     `total(key)` is None without a filter, so KPI cards compare against all data only when it differs.
     """
-    head = query("headline", filters)
-    base = query("headline", Filters()).iloc[0] if is_filtered(filters) else None
+    head = query(function, filters)
+    base = query(function, Filters()).iloc[0] if is_filtered(filters) else None
 
     def total(key: str):
         return None if base is None else base[key]

@@ -10,9 +10,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+# Imported with the app, not on the first table: its import (jinja2 and its templates) takes a fifth of a second.
+from pandas.io.formats.style import Styler
+
 from analytics.export import EXCEL_MAX_ROWS, to_csv, to_xlsx
+from analytics.figures import SCREEN_ROWS
 from analytics.programme import Programme
-from ui.i18n import catalog, date_column_format, fmt_date, fmt_int, fmt_pct, plotly_separators, t
+from ui.i18n import catalog, date_column_format, fmt_date, fmt_int, fmt_pct, plotly_separators, t, table_formats
 
 # One meaning, one colour, on every page (readable on light and dark backgrounds).
 COLOURS = {
@@ -28,7 +32,8 @@ COLOURS = {
 }
 
 
-MAX_SCREEN_ROWS = 2000
+STYLED_ROWS = 200  # the longest table whose numbers are written in the interface language (table())
+MAX_SCREEN_ROWS = SCREEN_ROWS  # analytics/figures.py: the rows a page asks for and draws
 
 
 def with_country_names(frame: pd.DataFrame) -> pd.DataFrame:
@@ -55,8 +60,11 @@ def side_label(side: str) -> str:
     return t(f"side.{side}")
 
 
-def step_label(step: str) -> str:
-    return t(f"step.{step}")
+def step_label(step: str, short: bool = False) -> str:
+    """A readiness step in the interface language; a step the catalog does not know (a programme's own) by its
+    name ("tax_id_checked" -> "Tax id checked")."""
+    key = f"step.short_{step}" if short else f"step.{step}"
+    return t(key) if key in catalog("en") else step.replace("_", " ").capitalize()
 
 
 def kpi(column, label: str, value, total=None, *, pct: bool = False, help: str | None = None) -> None:
@@ -154,8 +162,9 @@ def chart(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
-def column_config(frame: pd.DataFrame, overrides: dict | None = None) -> dict:
-    """Headers from the catalog (col.<name>) and a type per column: percentages, dates, checkboxes, numbers."""
+def column_config(frame: pd.DataFrame, overrides: dict | None = None, styled: bool = False) -> dict:
+    """Headers from the catalog (col.<name>) and a type per column: percentages, dates, checkboxes, numbers
+    (`styled`: the numbers come written by `cell_formats`)."""
     config = {}
     for name in frame.columns:
         label = t(f"col.{name}") if f"col.{name}" in catalog("en") else name
@@ -166,7 +175,10 @@ def column_config(frame: pd.DataFrame, overrides: dict | None = None) -> dict:
             len(series) and isinstance(series.dropna().iloc[0] if series.notna().any() else None, dt.date)
         ):
             config[name] = st.column_config.DateColumn(label, format=date_column_format())
-        elif name.endswith("rate") or name == "rate":
+        elif pd.api.types.is_numeric_dtype(series) and styled:
+            # Drawn as `cell_formats` writes them (the interface language, as the KPI cards), sorted as numbers.
+            config[name] = st.column_config.NumberColumn(label)
+        elif _is_rate(name):
             config[name] = st.column_config.NumberColumn(label, format="percent")
         elif pd.api.types.is_numeric_dtype(series):
             config[name] = st.column_config.NumberColumn(label, format="localized")
@@ -174,6 +186,28 @@ def column_config(frame: pd.DataFrame, overrides: dict | None = None) -> dict:
             config[name] = st.column_config.TextColumn(label)
     config.update(overrides or {})
     return config
+
+
+def _is_rate(name: str) -> bool:
+    return name.endswith("rate")
+
+
+def cell_formats(frame: pd.DataFrame) -> dict[str, Callable]:
+    """How each number column of a table is written: percentages (`*rate`) and numbers in the interface language,
+    as the KPI cards write them (the grid's own number formats follow the browser's locale instead)."""
+    whole, number, share = table_formats()
+    formats = {}
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        if _is_rate(name):
+            formats[name] = share
+        elif pd.api.types.is_integer_dtype(series) or bool((series.dropna() % 1 == 0).all()):
+            formats[name] = whole
+        else:
+            formats[name] = number
+    return formats
 
 
 def _headers(frame: pd.DataFrame) -> dict[str, str]:
@@ -226,7 +260,12 @@ def table(
 
         shown, links = link_partners(shown)
         overrides = {**links, **overrides}
-    st.dataframe(shown, hide_index=True, column_config=column_config(shown, overrides), height=height)
+    # Numbers and percentages as the KPI cards write them, in the interface language. pandas' Styler writes
+    # them, at about 1 ms a row: a longer list keeps the grid's own number format (the browser's locale).
+    formats = cell_formats(shown) if len(shown) <= STYLED_ROWS else {}
+    drawn = Styler(shown).format(formats) if formats else shown
+    config = column_config(shown, overrides, styled=bool(formats))
+    st.dataframe(drawn, hide_index=True, column_config=config, height=height)
     total = len(frame) if total_rows is None else int(total_rows)
     if total > len(shown):
         st.caption(t("table.first_rows", shown=fmt_int(len(shown)), total=fmt_int(total)))

@@ -386,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where RESULTS-history.md goes (default bench/)")
     parser.add_argument("--data", type=Path, help="generated data and the store (default bench/out, or OUT/data)")
     parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--build-only", action="store_true", help="build the store and stop")
+    parser.add_argument(
+        "--reuse-store",
+        action="store_true",
+        help="keep the store of an earlier run (--build-only, or a run whose publish added a third snapshot)",
+    )
     parser.add_argument("--notes", type=Path, help="a Markdown file added to the report as 'What stands in the way'")
     args = parser.parse_args(argv)
 
@@ -404,15 +410,24 @@ def main(argv: list[str] | None = None) -> int:
     log(f"[{label}] data …")
     data = history.prepare_data(rows, data_root / label, args.seed)
     work = data_root / f"load-{label}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    config = history.server_config(work)
-    os.environ["RADAR_CONFIG"] = str(config)
     store = work / "store"
     files = [data_root / label / name for name in generate.FILES]
-    log(f"[{label}] a store with two weekly snapshots …")
-    build = history.child("build", data_root / label, store, work, 2, config)
+    reuse = args.reuse_store and (work / "build.json").is_file() and len(list(store.glob("snapshots/*"))) >= 2
+    if reuse:
+        config = work / "server.toml"
+        build = json.loads((work / "build.json").read_text(encoding="utf-8"))
+        log(f"[{label}] the store of an earlier run: {len(list(store.glob('snapshots/*')))} snapshots")
+    else:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        config = history.server_config(work)
+        log(f"[{label}] a store with two weekly snapshots …")
+        os.environ["RADAR_CONFIG"] = str(config)
+        build = history.child("build", data_root / label, store, work, 2, config)
+    os.environ["RADAR_CONFIG"] = str(config)
+    if args.build_only:
+        return 0
     log(f"[{label}] {sessions} sessions × {cycles} cycles while a publish runs …")
     load_before = os.getloadavg()
     try:
@@ -421,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR load: {exc}")
         return 1
     result.update(load_before=load_before, load_after=os.getloadavg(), cycles=cycles, build=build, data=data)
+    result["snapshots_before"] = len(build["weeks"]) if not reuse else None
     summary = summarise(result, sessions)
     errors = errors_of(result, summary)
     (work / "results.json").write_text(json.dumps({"result": result, "summary": summary}, indent=2, default=str))

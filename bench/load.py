@@ -85,11 +85,16 @@ class Run:
         self.cycles = cycles
         self.started = time.perf_counter()
         self.views: list[dict] = []
-        self.opened = 0
+        self.opened: set[int] = set()
         self.all_open = asyncio.Event()
         self.publish_done = asyncio.Event()
         self.publish: dict = {}
         self.seen_new: dict[int, bool] = {}
+
+    def mark_open(self, number: int) -> None:
+        self.opened.add(number)
+        if len(self.opened) == self.sessions:
+            self.all_open.set()
 
     def now(self) -> float:
         return time.perf_counter() - self.started
@@ -119,11 +124,10 @@ async def _view(run: Run, session: int, kind: str, name: str, page, act, wait_js
     return ok
 
 
-async def _h1(page) -> str:
-    h1 = page.locator('[data-testid="stMain"] h1').first
-    if not await h1.count():
-        return ""
-    return (await h1.text_content()) or ""
+async def _text(page, selector: str) -> str:
+    """The text of the first element matching `selector` now ("" when there is none): no waiting."""
+    script = "(s) => { const e = document.querySelector(s); return e ? e.textContent : ''; }"
+    return await page.evaluate(script, selector)
 
 
 async def session(run: Run, number: int, browser, url: str) -> None:
@@ -132,33 +136,41 @@ async def session(run: Run, number: int, browser, url: str) -> None:
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = await context.new_page()
     try:
-        await _open(run, number, page, url)
-        run.opened += 1
-        if run.opened == run.sessions:
-            run.all_open.set()
-        cycle = 0
-        after_publish = 0
-        while cycle < run.cycles or not run.publish_done.is_set() or after_publish < 1:
-            for name, path in CYCLE:
-                done_before = run.publish_done.is_set()
-                previous = await _h1(page)
-                link = page.locator(f'[data-testid="stSidebarNavLink"][href$="{path}"]').first
-                ok = await _view(
-                    run, number, "switch", name, page, link.click, SWITCH_JS, {"path": path, "previous": previous}
-                )
-                if ok and done_before:
-                    after_publish += 1
-                    if run.publish.get("snapshot"):
-                        sidebar = await page.locator('[data-testid="stSidebar"]').inner_text()
-                        run.seen_new[number] = run.publish["snapshot"] in sidebar
-                if not ok:
-                    await _open(run, number, page, url)  # start over, as a user would reload
-                if name == "exposure":
-                    code = COUNTRIES[(number + cycle) % len(COUNTRIES)]
-                    await _filter(run, number, page, code)
-            cycle += 1
+        await _cycle(run, number, page, url)
+    except Exception as exc:  # anything unforeseen ends this session, recorded as an error, not the run
+        run.views.append(
+            {"session": number, "kind": "session", "page": "-", "start": run.now(), "end": run.now(),
+             "seconds": None, "errors": 0, "failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        )  # fmt: skip
+        run.mark_open(number)  # so the publish does not wait for it
     finally:
         await context.close()
+
+
+async def _cycle(run: Run, number: int, page, url: str) -> None:
+    await _open(run, number, page, url)
+    run.mark_open(number)
+    cycle = 0
+    after_publish = 0
+    while cycle < run.cycles or not run.publish_done.is_set() or after_publish < 1:
+        for name, path in CYCLE:
+            done_before = run.publish_done.is_set()
+            previous = await _text(page, '[data-testid="stMain"] h1')
+            link = page.locator(f'[data-testid="stSidebarNavLink"][href$="{path}"]').first
+            ok = await _view(
+                run, number, "switch", name, page, link.click, SWITCH_JS, {"path": path, "previous": previous}
+            )
+            if ok and done_before:
+                after_publish += 1
+                if run.publish.get("snapshot"):
+                    sidebar = await _text(page, '[data-testid="stSidebar"]')
+                    run.seen_new[number] = run.publish["snapshot"] in sidebar
+            if not ok:
+                await _open(run, number, page, url)  # start over, as a user would reload
+            if name == "exposure":
+                code = COUNTRIES[(number + cycle) % len(COUNTRIES)]
+                await _filter(run, number, page, code)
+        cycle += 1
 
 
 async def _open(run: Run, number: int, page, url: str) -> None:

@@ -631,7 +631,8 @@ def environment() -> dict:
 def header_lines(run: dict) -> list[str]:
     m, v = run["machine"], run["versions"]
     return [
-        f"Written by `{run['command']}` on {run['date']} (run time {run['seconds'] / 60:.1f} min); one run.",
+        f"Written by `{run['command']}` on {run['date']}"
+        + ("." if run.get("from_results") else f" (run time {run['seconds'] / 60:.1f} min); one run."),
         "",
         f"- Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}, Python {m['python']}",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
@@ -693,6 +694,12 @@ def main(argv: list[str] | None = None) -> int:
         "twelve",
     )
     parser.add_argument("--notes", type=Path, help="a Markdown file added to the report as 'What stands in the way'")
+    parser.add_argument(
+        "--from-results",
+        action="store_true",
+        help="measure nothing: write the report from the results.json each size of --sizes left (a run that was "
+        "stopped, or whose report must be written before a larger size ends)",
+    )
     args = parser.parse_args(argv)
 
     labels = ["10k"] if args.smoke else [x.strip().lower() for x in args.sizes.split(",") if x.strip()]
@@ -709,6 +716,20 @@ def main(argv: list[str] | None = None) -> int:
     run["command"] = "python bench/history.py " + " ".join(sys.argv[1:] if argv is None else argv)
     run["errors"] = []
     sizes = []
+    if args.from_results:
+        for label, _ in sizes_rows:
+            path = data_root / f"history-{label}" / "results.json"
+            if path.is_file():
+                size = json.loads(path.read_text(encoding="utf-8"))
+                size["load_before"], size["load_after"] = tuple(size["load_before"]), tuple(size["load_after"])
+                sizes.append(size)
+                run["errors"] += size["errors"]
+            else:
+                run["errors"].append(f"{label}: not measured (no {path})")
+        run["load_start"] = sizes[0]["load_before"] if sizes else run["load_start"]
+        run["command"] += " (the figures: results.json of the sizes' runs; load averages: before and after them)"
+        run["from_results"] = True
+        sizes_rows = []
     for label, rows in sizes_rows:
         try:
             copies = label in args.copies
@@ -721,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
         run["errors"] += size["errors"]
         (data_root / f"history-{label}" / "results.json").write_text(json.dumps(size, indent=2, default=str))
     run["seconds"] = time.perf_counter() - started
-    run["load_end"] = os.getloadavg()
+    run["load_end"] = sizes[-1]["load_after"] if args.from_results and sizes else os.getloadavg()
     if args.notes and args.notes.is_file():
         run["notes"] = args.notes.read_text(encoding="utf-8").splitlines()
     if not sizes:

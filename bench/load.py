@@ -80,9 +80,11 @@ def log(message: str) -> None:
 class Run:
     """Shared state of the sessions: the page records, the publish's window and whether it has finished."""
 
-    def __init__(self, sessions: int, cycles: int):
+    def __init__(self, sessions: int, cycles: int, max_seconds: float = float("inf")):
         self.sessions = sessions
         self.cycles = cycles
+        self.max_seconds = max_seconds
+        self.cut_short = False
         self.started = time.perf_counter()
         self.views: list[dict] = []
         self.opened: set[int] = set()
@@ -90,6 +92,11 @@ class Run:
         self.publish_done = asyncio.Event()
         self.publish: dict = {}
         self.seen_new: dict[int, bool] = {}
+
+    def over(self) -> bool:
+        """Past --max-minutes: sessions stop at their next page (the report says the run was cut short)."""
+        self.cut_short = self.cut_short or self.now() > self.max_seconds
+        return self.cut_short
 
     def mark_open(self, number: int) -> None:
         self.opened.add(number)
@@ -152,7 +159,7 @@ async def _cycle(run: Run, number: int, page, url: str) -> None:
     run.mark_open(number)
     cycle = 0
     after_publish = 0
-    while cycle < run.cycles or not run.publish_done.is_set() or after_publish < 1:
+    while (cycle < run.cycles or not run.publish_done.is_set() or after_publish < 1) and not run.over():
         for name, path in CYCLE:
             done_before = run.publish_done.is_set()
             previous = await _text(page, '[data-testid="stMain"] h1')
@@ -224,10 +231,12 @@ async def publisher(run: Run, files: list[Path], store: Path, work: Path) -> Non
     run.publish_done.set()
 
 
-async def drive(url: str, sessions: int, cycles: int, files: list[Path], store: Path, work: Path) -> Run:
+async def drive(
+    url: str, sessions: int, cycles: int, files: list[Path], store: Path, work: Path, max_seconds: float
+) -> Run:
     from playwright.async_api import async_playwright
 
-    run = Run(sessions, cycles)
+    run = Run(sessions, cycles, max_seconds)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(browser_bench.CHROMIUM), args=browser_bench.CHROMIUM_ARGS
@@ -256,7 +265,7 @@ def _chromium_cpu() -> float:
     return total
 
 
-def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: int) -> dict:
+def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: int, max_seconds: float) -> dict:
     import psutil
 
     out: dict = {}
@@ -275,7 +284,7 @@ def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: i
 
             sampler = asyncio.create_task(sample())
             try:
-                return await drive(url, sessions, cycles, files, store, work)
+                return await drive(url, sessions, cycles, files, store, work, max_seconds)
             finally:
                 sampler.cancel()
 
@@ -295,6 +304,7 @@ def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: i
     out["views"] = run.views
     out["publish"] = run.publish
     out["seen_new"] = run.seen_new
+    out["cut_short"] = run.cut_short
     return out
 
 
@@ -350,6 +360,8 @@ def errors_of(result: dict, summary: dict) -> list[str]:
         errors.append(f"the publish failed (exit {result['publish'].get('returncode')}; see publish.out)")
     if summary["seen_new"] != summary["sessions"]:
         errors.append(f"{summary['sessions'] - summary['seen_new']} session(s) did not show the new snapshot")
+    if result.get("cut_short"):
+        errors.append("the run was cut short by --max-minutes (a session may not have seen the new snapshot)")
     if not summary["during_count"]:
         errors.append("no page was served while the publish ran")
     return errors
@@ -398,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where RESULTS-history.md goes (default bench/)")
     parser.add_argument("--data", type=Path, help="generated data and the store (default bench/out, or OUT/data)")
     parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=30,
+        help="stop the sessions at their next page after this long (default 30; the report says so)",
+    )
     parser.add_argument("--build-only", action="store_true", help="build the store and stop")
     parser.add_argument(
         "--reuse-store",
@@ -443,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"[{label}] {sessions} sessions × {cycles} cycles while a publish runs …")
     load_before = os.getloadavg()
     try:
-        result = measure(store, files, work, sessions, cycles)
+        result = measure(store, files, work, sessions, cycles, args.max_minutes * 60)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         print(f"ERROR load: {exc}")
         return 1

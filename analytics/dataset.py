@@ -128,7 +128,7 @@ def build(
     overrides = overrides or Overrides()
     overrides.check()
     try:
-        result = ingest(con, pairs, overrides, max_file_bytes, progress=progress)
+        result = ingest(con, pairs, overrides, max_file_bytes, **({"progress": progress} if progress else {}))
     except MappingError as exc:
         # A required column "not found" because the mapping names a header the file does not have: say so.
         overrides.refuse_unknown_headers([m.source for m in exc.mappings])

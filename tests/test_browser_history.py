@@ -26,16 +26,18 @@ WEEK = "subscription_id,partner_id,customer_id,country,seats,term_end_date,auto_
 def test_trends_on_a_fresh_install_shows_its_charts_from_the_sample_weeks(browser, tmp_path):  # noqa: F811
     with server(tmp_path / "store", "trends-fresh") as (base, _process), session(browser) as page:
         open_page(page, f"{base}/trends")
-        expect(page.get_by_role("heading", level=1)).to_have_text("Trends")
-        expect(page.locator('[data-testid="stAlertContentInfo"]')).to_contain_text("bundled sample")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Trends", timeout=TIMEOUT_MS)
+        expect(page.locator('[data-testid="stAlertContentInfo"]')).to_contain_text("bundled sample", timeout=TIMEOUT_MS)
         charts = page.locator('[data-testid="stPlotlyChart"]')
         expect(charts).to_have_count(2, timeout=TIMEOUT_MS)
         for i in range(2):  # drawn: each chart has its lines (one SVG path per trace and week)
             expect(charts.nth(i).locator(".scatterlayer .trace").first).to_be_attached(timeout=TIMEOUT_MS)
         # The diff of the last two sample weeks is drawn under them, with its four counts.
         newest, previous = sample_weeks()[-1].id, sample_weeks()[-2].id
-        expect(page.get_by_role("heading", name=re.compile(re.escape(f"{newest} against {previous}")))).to_be_visible()
-        expect(kpi(page, "New opt-outs")).to_have_text(re.compile(r"^[1-9]\d*$"))
+        expect(page.get_by_role("heading", name=re.compile(re.escape(f"{newest} against {previous}")))).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        expect(kpi(page, "New opt-outs")).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=TIMEOUT_MS)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         screenshot(page, "trends-fresh-install")
 
@@ -63,7 +65,7 @@ def test_two_servers_on_one_store_see_each_others_publishes_and_publish_at_once(
         session(browser) as on_b,
     ):
         open_page(on_b, f"{b}/")
-        expect(kpi(on_b, "Subscriptions in scope")).not_to_have_text("30")
+        expect(kpi(on_b, "Subscriptions in scope")).not_to_have_text("30", timeout=TIMEOUT_MS)
         # A publish through server A ...
         open_page(on_a, f"{a}/data")
         upload(on_a, files["one.csv"])
@@ -76,7 +78,7 @@ def test_two_servers_on_one_store_see_each_others_publishes_and_publish_at_once(
         on_b.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Exposure").click()
         wait_done(on_b)
         expect(kpi(on_b, "Subscriptions in scope")).to_have_text("30", timeout=TIMEOUT_MS)
-        expect(on_b.locator('[data-testid="stSidebar"]')).to_contain_text(first)
+        expect(on_b.locator('[data-testid="stSidebar"]')).to_contain_text(first, timeout=TIMEOUT_MS)
         # Publishes through both servers at the same moment: both complete, one is current, the store is valid.
         open_page(on_a, f"{a}/data")  # a new session: the uploader starts empty
         open_page(on_b, f"{b}/data")

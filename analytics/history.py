@@ -54,14 +54,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 def sample_key(programme: Programme) -> str:
     """What the bundled summary depends on: every week's files and the programme's rules."""
     digest = hashlib.blake2b(digest_size=8)
-    for part in (
-        programme.cutoff.isoformat(),
-        programme.opt_out_deadline.isoformat(),
-        programme.readiness_deadline.isoformat(),
-        "|".join(programme.exempt_segments),
-        "|".join(programme.readiness_steps),
-    ):
-        digest.update(part.encode() + b"\0")
+    digest.update(programme.rules())
     for week in sample_weeks():
         for path in week.files:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -35,6 +35,18 @@ class Programme:
     # What looks wrong but is allowed (a cutoff before a deadline); the command line prints them on stderr.
     warnings: tuple[str, ...] = ()
 
+    def rules(self) -> bytes:
+        """The rules that the derived figures depend on (not the name, not the warnings), as bytes to hash: the
+        key of a snapshot's ready file (analytics/store.py) and of the bundled sample summary (analytics/history.py)."""
+        parts = (
+            self.cutoff.isoformat(),
+            self.opt_out_deadline.isoformat(),
+            self.readiness_deadline.isoformat(),
+            "|".join(self.exempt_segments),
+            "|".join(self.readiness_steps),
+        )
+        return b"".join(part.encode() + b"\0" for part in parts)
+
     def describe(self) -> str:
         return (
             f"{self.name}: cutoff {self.cutoff:%Y-%m-%d}, opt-out deadline "

@@ -482,14 +482,7 @@ def facts_fingerprint(programme: Programme) -> str:
     """What a snapshot's facts depend on besides its data: the programme's dates, segments and steps, and the code
     that derives them. A change of either makes a new ready file (derived once), never a wrong one."""
     digest = hashlib.blake2b(digest_size=6)
-    for part in (
-        programme.cutoff.isoformat(),
-        programme.opt_out_deadline.isoformat(),
-        programme.readiness_deadline.isoformat(),
-        "|".join(programme.exempt_segments),
-        "|".join(programme.readiness_steps),
-    ):
-        digest.update(part.encode() + b"\0")
+    digest.update(programme.rules())
     digest.update(Path(facts.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from ui import state
+from ui import frame, sidebar
 from ui.i18n import t
 
 st.set_page_config(page_title="NCE Migration Radar", page_icon=":material/radar:", layout="wide")
-state.start_language()
+sidebar.start_language()
 
 EXPOSURE = st.Page("pages/exposure.py", title=t("nav.exposure"), icon=":material/warning:", url_path="exposure")
 
@@ -32,9 +32,6 @@ PAGES = [
 page = st.navigation(PAGES)
 with st.sidebar:
     st.markdown(f"### :material/radar: {t('app.name')}")
-state.sidebar()
-state.enter_frame()
-try:
+sidebar.draw()
+with frame.running():
     page.run()
-finally:
-    state.leave_frame()

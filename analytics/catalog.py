@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.settings import settings
+from analytics.engine import connect, harden, quote
 
 # Attached files kept open per process (least recently used is detached beyond it). An idle attached file costs
 # a file handle and its catalog, not buffer memory, so this bounds handles, not the memory limit.
@@ -41,28 +41,13 @@ def catalog(snapshots: Path) -> Catalog:
         return found
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class Catalog:
     def __init__(self, root: Path):
         self.root = root
-        limits = settings()
-        self.con = duckdb.connect(
-            ":memory:",
-            config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "memory_limit": limits.memory_limit,
-                "threads": limits.threads,
-            },
-        )
-        # SET takes no parameters; the folder is the operator's store path, quoted.
-        self.con.execute(f"SET allowed_directories = [{_quote(str(root) + os.sep)}]")
-        self.con.execute(f"SET memory_limit = {_quote(limits.memory_limit)}")
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        self.con = connect()
+        # SET takes no parameters; the folder is the operator's store path, quoted. ATTACH works only inside it.
+        self.con.execute(f"SET allowed_directories = [{quote(str(root) + os.sep)}]")
+        harden(self.con)
         self._open: OrderedDict[str, str] = OrderedDict()  # file path -> alias
         self._lock = threading.Lock()
 
@@ -97,7 +82,7 @@ class Catalog:
             self._open.move_to_end(key)
             return alias
         alias = f"snap_{path.parent.name}_{path.stem}".replace("-", "_")
-        self.con.execute(f'ATTACH {_quote(key)} AS "{alias}" (READ_ONLY)')
+        self.con.execute(f'ATTACH {quote(key)} AS "{alias}" (READ_ONLY)')
         self._open[key] = alias
         while len(self._open) > OPEN_SNAPSHOTS:
             _, old = self._open.popitem(last=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.engine import connect, harden
 from analytics.errors import MappingError
 from analytics.facts import build_facts
 from analytics.ingest import IngestResult, Overrides, ingest
@@ -18,46 +19,11 @@ from analytics.programme import Programme, load_programme
 from analytics.settings import settings
 
 
-def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that never downloads extensions (offline, air-gapped servers), within the limits
-    (the serving memory limit unless another is given)."""
-    limits = settings()
-    return duckdb.connect(
-        ":memory:",
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "memory_limit": memory_limit or limits.memory_limit,
-            "threads": limits.threads,
-        },
-    )
-
-
-def harden(con: duckdb.DuckDBPyConnection) -> None:
-    """Before serving queries: the serving memory limit, no file or network access from SQL, and no setting
-    can be changed back."""
-    # The limit comes from the operator's config, checked against settings.MEMORY (SET takes no parameters).
-    con.execute(f"SET memory_limit = '{settings().memory_limit}'")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-
-
 def open_database(path: Path | str) -> duckdb.DuckDBPyConnection:
     """A database file an upload's worker wrote (analytics/uploads.py), opened read-only within the serving
     limits and hardened. Its cursors see its tables (an ATTACHed file would need a USE on every cursor)."""
-    limits = settings()
-    con = duckdb.connect(
-        str(path),
-        read_only=True,
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "memory_limit": limits.memory_limit,
-            "threads": limits.threads,
-            # Where an in-memory database spills (the file's own folder is removed once it is open).
-            "temp_directory": ".tmp",
-        },
-    )
+    # temp_directory: where an in-memory database spills (the file's own folder is removed once it is open).
+    con = connect(path=path, read_only=True, temp_directory=".tmp")
     harden(con)
     return con
 

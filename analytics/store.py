@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from analytics import facts, metrics, trends
 from analytics.catalog import catalog
 from analytics.dataset import Dataset
+from analytics.engine import connect
 from analytics.errors import InputError, Note
 from analytics.facts import build_facts
 from analytics.ingest import REJECT_COLUMNS, IngestResult
@@ -55,7 +56,7 @@ from analytics.trends import summarise
 from analytics.uploads import display_name
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
-TABLES = ("subscriptions", "partners", "customers", "rejects")  # the typed data; the rest is derived from it
+TYPED_TABLES = ("subscriptions", "partners", "customers", "rejects")  # the typed data; the rest is derived from it
 FORMAT = 3  # manifest "format": 3 = ready files; absent = Parquet tables only (converted on first use)
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
@@ -153,7 +154,7 @@ class Store:
         database = served.alias(path)  # a damaged file fails here, not in the middle of a page
         manifest = snapshot.manifest
         result = IngestResult(
-            accepted={t: int(manifest["rows"].get(t, 0)) for t in TABLES[:3]},
+            accepted={t: int(manifest["rows"].get(t, 0)) for t in TYPED_TABLES[:3]},
             rejected=int(manifest.get("rejected", 0)),
             mappings=[],
             warnings=[
@@ -207,11 +208,11 @@ class Store:
                 others = sorted(folder.glob("ready-*.duckdb"))
                 if others:
                     out.execute(f"ATTACH {_quote(str(others[0]))} AS source (READ_ONLY)")
-                    for table in TABLES:
+                    for table in TYPED_TABLES:
                         out.execute(f"CREATE TABLE {table} AS SELECT * FROM source.{table}")
                     out.execute("DETACH source")
                 else:
-                    for table in TABLES:
+                    for table in TYPED_TABLES:
                         # Streamed batch by batch: the whole table never sits in Arrow beside DuckDB's copy.
                         parquet = pq.ParquetFile(folder / f"{table}.parquet")
                         batches = pa.RecordBatchReader.from_batches(
@@ -387,7 +388,7 @@ class Store:
             "created": now.isoformat(),
             "label": dataset.label,
             "sources": [{"name": display_name(name), "bytes": size} for name, size in sources],
-            "rows": {t: rows[t] for t in TABLES[:3]},
+            "rows": {t: rows[t] for t in TYPED_TABLES[:3]},
             "rejected": dataset.result.rejected,
             "rejected_problems": rows["rejects"],
             "mapping": dataset.result.mapping_table().to_dict("records"),
@@ -467,7 +468,7 @@ def upgrade_tables(con) -> None:
     lost: an old rejects table keeps its English `reason`, which is shown when there is no code)."""
     from analytics.schema import stored_columns
 
-    wanted = {t: [(c, "VARCHAR") for c in stored_columns(t)] for t in TABLES[:3]}
+    wanted = {t: [(c, "VARCHAR") for c in stored_columns(t)] for t in TYPED_TABLES[:3]}
     wanted["rejects"] = [tuple(part.split()) for part in REJECT_COLUMNS.split(", ")]
     types = {"country": "VARCHAR"}
     for table, columns in wanted.items():
@@ -497,16 +498,7 @@ def figures_fingerprint(programme: Programme) -> str:
 
 def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     """A new database file, written by us alone (within the ingest memory limit; DuckDB spills into the file)."""
-    limits = settings()
-    return duckdb.connect(
-        str(path),
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "memory_limit": limits.ingest_memory_limit,
-            "threads": limits.threads,
-        },
-    )
+    return connect(settings().ingest_memory_limit, path=path)
 
 
 def _write_database(dataset: Dataset, path: Path) -> dict[str, int]:
@@ -533,7 +525,7 @@ def _write_database(dataset: Dataset, path: Path) -> dict[str, int]:
                 out.register("arrow_in", batches)
                 out.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow_in")
                 out.unregister("arrow_in")
-                if name in TABLES:
+                if name in TYPED_TABLES:
                     rows[name] = out.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             out.execute("CHECKPOINT")
         finally:

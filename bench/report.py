@@ -319,7 +319,7 @@ def write_report(path: Path, run: dict, sizes: list[dict], browser: dict | None,
         "",
         table,
         "",
-        "Query times are raw DuckDB through `analytics.metrics` on a cursor, as `ui.state.query` calls them, including "
+        "Query times are raw DuckDB through `analytics.metrics` on a cursor, as `ui.datasets.query` calls them, including "
         "the conversion to a DataFrame; in the app `st.cache_data` serves a repeated page from memory. A page's time "
         "is the sum of its queries (each distinct query and filter timed once: cold = its first call after "
         "Store.load, warm = the median of 5 further calls, of 3 when the first took over 5 s). The sidebar's "

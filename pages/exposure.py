@@ -3,14 +3,12 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
-
-state.ensure_frame()
-
-from analytics import metrics  # noqa: E402
-from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
-from ui.text import plot_all, plot_frame  # noqa: E402
-from ui.widgets import (  # noqa: E402
+from analytics import metrics
+from ui import datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import fmt_int, fmt_long_date, t
+from ui.text import plot_all, plot_frame
+from ui.widgets import (
     COLOURS,
     MAX_SCREEN_ROWS,
     chart,
@@ -24,13 +22,15 @@ from ui.widgets import (  # noqa: E402
     with_country_names,
 )
 
-filters = state.get_filters()
-programme = state.current().programme
+frame.ensure()
+
+filters = selected()
+programme = datasets.current().programme
 cutoff = fmt_long_date(programme.cutoff)
 st.title(t("exposure.title"))
-st.caption(t("exposure.caption", cutoff=cutoff, showing=state.describe(filters)))
+st.caption(t("exposure.caption", cutoff=cutoff, showing=describe(filters)))
 
-head, row, total = state.with_totals(metrics.headline, filters)
+head, row, total = datasets.with_totals(metrics.headline, filters)
 if int(row["subscriptions_in_scope"]) + int(row["subscriptions_exempt"]) == 0:
     empty(t("exposure.empty"))
     st.stop()
@@ -96,7 +96,7 @@ measure = (
     )
     or "seats"
 )
-exp = state.query(metrics.expirations, filters, grain=grain)
+exp = datasets.query(metrics.expirations, filters, grain=grain)
 fig = go.Figure()
 for side in ("before", "after"):
     part = exp[exp["side"] == side]
@@ -141,7 +141,7 @@ with left:
     )
     table(by_country, "exposure_by_country")
 with right:
-    partners = with_country_names(state.query(metrics.exposed_partners, filters, limit=MAX_SCREEN_ROWS))
+    partners = with_country_names(datasets.query(metrics.exposed_partners, filters, limit=MAX_SCREEN_ROWS))
     top = partners.head(15)
     hover = t("exposure.hover_partner", seats="%{x:,}", subs="%{customdata[1]:,}")
     fig = go.Figure(
@@ -176,7 +176,7 @@ with right:
         height=360,
         caption=t("exposure.partners_count", count=fmt_int(exposed)),
         total_rows=exposed,
-        full=state.whole(metrics.exposed_partners, filters, lambda frame: with_country_names(frame)[columns]),
+        full=datasets.whole(metrics.exposed_partners, filters, lambda frame: with_country_names(frame)[columns]),
     )
     if int(row["no_partner_subscriptions"]):
         # PRODUCT.md section 4: an unknown partner is on no list; its volume is said here.

@@ -3,33 +3,32 @@ preview, drafts (ZIP of .eml, mail-merge CSV), sending through SMTP after a dry 
 
 import streamlit as st
 
-from ui import state
-
-state.ensure_frame()
-
-from analytics import (  # noqa: E402
+from analytics import (
     mailer,
-    metrics,  # noqa: E402
+    metrics,
     notices,
 )
-from analytics.errors import InputError  # noqa: E402
-from ui import champion  # noqa: E402
-from ui.i18n import error_text, fmt_int, t  # noqa: E402
-from ui.publishing import key_ok, publish_key  # noqa: E402
-from ui.text import md  # noqa: E402
-from ui.widgets import MAX_SCREEN_ROWS, empty, kpi, table  # noqa: E402
+from analytics.errors import InputError
+from ui import champion, datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import error_text, fmt_int, t
+from ui.publishing import key_ok, publish_key
+from ui.text import md
+from ui.widgets import MAX_SCREEN_ROWS, empty, kpi, table
 
-filters = state.get_filters()
-dataset = state.current()
+frame.ensure()
+
+filters = selected()
+dataset = datasets.current()
 programme = dataset.programme
 st.title(t("notices.title"))
-st.caption(t("notices.caption", showing=state.describe(filters)))
-state.note_missing_partner_data()
+st.caption(t("notices.caption", showing=describe(filters)))
+datasets.note_missing_partner_data()
 templates = champion.templates()
 log = champion.touch_log()
 snapshot = notices.data_key(dataset)
 
-partners = state.query(metrics.notice_partners, filters)
+partners = datasets.query(metrics.notice_partners, filters)
 if partners.empty:
     empty(t("notices.empty"))
     st.stop()

@@ -3,14 +3,12 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
-
-state.ensure_frame()
-
-from analytics import metrics  # noqa: E402
-from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t  # noqa: E402
-from ui.text import plot_all  # noqa: E402
-from ui.widgets import (  # noqa: E402
+from analytics import metrics
+from ui import datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import fmt_int, fmt_long_date, plotly_date_format, t
+from ui.text import plot_all
+from ui.widgets import (
     COLOURS,
     MAX_SCREEN_ROWS,
     chart,
@@ -23,14 +21,16 @@ from ui.widgets import (  # noqa: E402
     with_country_names,
 )
 
-filters = state.get_filters()
-programme = state.current().programme
+frame.ensure()
+
+filters = selected()
+programme = datasets.current().programme
 deadline = fmt_long_date(programme.opt_out_deadline)
 st.title(t("opt_outs.title"))
-st.caption(t("opt_outs.caption", deadline=deadline, showing=state.describe(filters)))
-state.note_missing_partner_data()
+st.caption(t("opt_outs.caption", deadline=deadline, showing=describe(filters)))
+datasets.note_missing_partner_data()
 
-head, row, total = state.with_totals(metrics.headline, filters)
+head, row, total = datasets.with_totals(metrics.headline, filters)
 if int(row["partners_exposed"]) == 0:
     empty(t("opt_outs.empty"))
     st.stop()
@@ -88,7 +88,7 @@ with left:
     chart(style(fig, t("opt_outs.chart_rate")), "rate_chart")
     table(by_country, "opt_outs_by_country")
 with right:
-    timeline = state.query(metrics.opt_outs_over_time, filters)
+    timeline = datasets.query(metrics.opt_outs_over_time, filters)
     if timeline.empty:
         empty(t("opt_outs.no_dates"))
     else:
@@ -119,7 +119,7 @@ with right:
         table(timeline, "opt_outs_over_time")
 
 st.subheader(t("opt_outs.list_title"))
-opted = with_country_names(state.query(metrics.opted_out_partners, filters, limit=MAX_SCREEN_ROWS))
+opted = with_country_names(datasets.query(metrics.opted_out_partners, filters, limit=MAX_SCREEN_ROWS))
 columns = [
     "partner_id",
     "partner_name",
@@ -136,5 +136,5 @@ table(
     "opted_out_partners",
     caption=t("opt_outs.list_caption", count=fmt_int(count), seats=fmt_int(seats)),
     total_rows=count,
-    full=state.whole(metrics.opted_out_partners, filters, lambda frame: frame[columns]),
+    full=datasets.whole(metrics.opted_out_partners, filters, lambda frame: frame[columns]),
 )

@@ -3,21 +3,20 @@ notice; bookmarkable as /partner?partner_id=ID (`?partner=` is the sidebar's par
 
 import streamlit as st
 
-from ui import state
+from analytics import metrics, notices
+from analytics.errors import InputError
+from analytics.touchpoints import OUTCOMES
+from ui import champion, datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import error_text, fmt_date, t
+from ui.text import md
+from ui.widgets import empty, kpi, step_label, table
 
-state.ensure_frame()
+frame.ensure()
 
-from analytics import metrics, notices  # noqa: E402
-from analytics.errors import InputError  # noqa: E402
-from analytics.touchpoints import OUTCOMES  # noqa: E402
-from ui import champion  # noqa: E402
-from ui.i18n import error_text, fmt_date, t  # noqa: E402
-from ui.text import md  # noqa: E402
-from ui.widgets import empty, kpi, step_label, table  # noqa: E402
-
-filters = state.get_filters()
-dataset = state.current()
-choices = state.query(metrics.partner_choices, filters)
+filters = selected()
+dataset = datasets.current()
+choices = datasets.query(metrics.partner_choices, filters)
 partner_id = champion.current_partner()
 profile = metrics.partner_profile(dataset.cursor(), partner_id) if partner_id else None
 if profile is None or profile.empty:
@@ -42,13 +41,13 @@ st.caption(
             notices.valid_address(p["contact_email"])
             or t("notices.problem_" + notices.address_problem(p["contact_email"]))
         ),
-        showing=state.describe(filters),
+        showing=describe(filters),
     )
 )
 if not p["has_partner_row"]:
     st.info(t("partner.no_partner_row"), icon=":material/info:")
 
-subs = state.query(metrics.partner_subscriptions, filters, partner_id=partner_id)
+subs = datasets.query(metrics.partner_subscriptions, filters, partner_id=partner_id)
 in_scope = subs[subs["scope"] == "in_scope"]
 cols = st.columns(4)
 kpi(cols[0], t("partner.after"), int((in_scope["side"] == "after").sum()), help=t("partner.after_help"))

@@ -4,21 +4,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
+from analytics import metrics
+from ui import datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import fmt_long_date, fmt_month, fmt_pct, t
+from ui.text import plot_all
+from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table, with_country_names
 
-state.ensure_frame()
+frame.ensure()
 
-from analytics import metrics  # noqa: E402
-from ui.i18n import fmt_long_date, fmt_month, fmt_pct, t  # noqa: E402
-from ui.text import plot_all  # noqa: E402
-from ui.widgets import COLOURS, chart, date_lines, empty, kpi, style, table, with_country_names  # noqa: E402
-
-filters = state.get_filters()
-programme = state.current().programme
+filters = selected()
+programme = datasets.current().programme
 st.title(t("projection.title"))
-st.caption(t("projection.caption", cutoff=fmt_long_date(programme.cutoff), showing=state.describe(filters)))
+st.caption(t("projection.caption", cutoff=fmt_long_date(programme.cutoff), showing=describe(filters)))
 
-head, row, total = state.with_totals(metrics.headline, filters)
+head, row, total = datasets.with_totals(metrics.headline, filters)
 if int(row["projected_subscriptions"]) == 0:
     empty(t("projection.empty"))
     st.stop()
@@ -51,7 +51,7 @@ kpi(
 st.subheader(t("projection.what_if"))
 share = st.slider(t("projection.share"), 0, 100, 0, 5, format="%d%%", key="what_if") / 100
 st.caption(t("projection.assumes"))
-monthly = state.query(metrics.projection_what_if, filters, share=share)
+monthly = datasets.query(metrics.projection_what_if, filters, share=share)
 months = pd.to_datetime(monthly["month"] + "-15")  # bars centred in their month on a date axis
 labels = monthly["month"].map(fmt_month)
 fig = go.Figure()
@@ -84,7 +84,7 @@ measure = (
     )
     or "seats"
 )
-by_cm = with_country_names(state.query(metrics.projection, filters))
+by_cm = with_country_names(datasets.query(metrics.projection, filters))
 pivot = by_cm.pivot_table(index="country", columns="month", values=measure, aggfunc="sum", fill_value=0)
 fig = go.Figure(
     go.Heatmap(

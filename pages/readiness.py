@@ -3,16 +3,13 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
-
-state.ensure_frame()
-
-from analytics import metrics  # noqa: E402
-from analytics.touchpoints import touched_within_days  # noqa: E402
-from ui import champion  # noqa: E402
-from ui.i18n import fmt_int, fmt_long_date, t  # noqa: E402
-from ui.text import plot_all  # noqa: E402
-from ui.widgets import (  # noqa: E402
+from analytics import metrics
+from analytics.touchpoints import touched_within_days
+from ui import champion, datasets, frame
+from ui.filters import describe, selected
+from ui.i18n import fmt_int, fmt_long_date, t
+from ui.text import plot_all
+from ui.widgets import (
     COLOURS,
     MAX_SCREEN_ROWS,
     chart,
@@ -25,16 +22,16 @@ from ui.widgets import (  # noqa: E402
     with_country_names,
 )
 
-filters = state.get_filters()
-programme = state.current().programme
+frame.ensure()
+
+filters = selected()
+programme = datasets.current().programme
 STEPS = list(programme.readiness_steps)
 st.title(t("readiness.title"))
-st.caption(
-    t("readiness.caption", deadline=fmt_long_date(programme.readiness_deadline), showing=state.describe(filters))
-)
-state.note_missing_partner_data()
+st.caption(t("readiness.caption", deadline=fmt_long_date(programme.readiness_deadline), showing=describe(filters)))
+datasets.note_missing_partner_data()
 
-head, row, total = state.with_totals(metrics.headline, filters)
+head, row, total = datasets.with_totals(metrics.headline, filters)
 if int(row["partners_assessed"]) == 0:
     empty(t("readiness.empty"))
     st.stop()
@@ -64,7 +61,7 @@ kpi(
 
 left, right = st.columns(2)
 with left:
-    funnel = state.query(metrics.readiness_funnel, filters)
+    funnel = datasets.query(metrics.readiness_funnel, filters)
     fig = go.Figure(
         go.Funnel(
             y=[step_label(s) for s in funnel["step"]],
@@ -75,7 +72,7 @@ with left:
         )
     )
     chart(style(fig, t("readiness.chart_funnel")), "funnel")
-    steps = state.query(metrics.step_completion, filters)
+    steps = datasets.query(metrics.step_completion, filters)
     table(steps.assign(step=steps["step"].map(step_label)), "readiness_steps", caption=t("readiness.steps_caption"))
 with right:
     by_country = with_country_names(head[head["country"].notna()])[
@@ -103,7 +100,7 @@ days = st.columns([1, 2])[0].number_input(
     help=t("readiness.not_touched_help"),
 )  # fmt: skip
 untouched = touched_within_days(champion.touch_log(), int(days))  # those touched lately, left out of the list
-calls = with_country_names(state.query(metrics.call_list, filters, limit=MAX_SCREEN_ROWS, exclude=untouched))
+calls = with_country_names(datasets.query(metrics.call_list, filters, limit=MAX_SCREEN_ROWS, exclude=untouched))
 columns = [
     "partner_id",
     "partner_name",
@@ -150,11 +147,11 @@ table(
     caption=t("readiness.call_caption", count=fmt_int(count), seats=fmt_int(seats))
     + (t("readiness.call_untouched", days=fmt_int(days)) if days else ""),
     total_rows=count,
-    full=state.whole(metrics.call_list, filters, call_rows, exclude=untouched),
+    full=datasets.whole(metrics.call_list, filters, call_rows, exclude=untouched),
 )
 
 st.subheader(t("readiness.matrix_title"))
-matrix = state.query(metrics.exposed_partners, filters, limit=40, opted_out=False)
+matrix = datasets.query(metrics.exposed_partners, filters, limit=40, opted_out=False)
 done, not_done = t("readiness.done"), t("readiness.not_done")
 fig = go.Figure(
     go.Heatmap(

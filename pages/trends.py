@@ -3,18 +3,17 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import state
+from ui import frame, history
+from ui.filters import describe, selected
+from ui.i18n import fmt_int, t
+from ui.widgets import COLOURS, chart, empty, style, table
 
-state.ensure_frame()
+frame.ensure()
 
-from ui import history  # noqa: E402
-from ui.i18n import fmt_int, t  # noqa: E402
-from ui.widgets import COLOURS, chart, empty, style, table  # noqa: E402
-
-filters = state.get_filters()
+filters = selected()
 st.title(t("trends.title"))
 ids, sample = history.snapshots()
-st.caption(t("trends.caption", showing=state.describe(filters)))
+st.caption(t("trends.caption", showing=describe(filters)))
 if len(ids) < 2:
     empty(t("trends.empty"))
     st.stop()

@@ -56,16 +56,23 @@ def run(page: str, **params) -> AppTest:
     return at
 
 
+def cli(command: list[str]) -> str:
+    """The command's output; a failure shows what it printed on stderr."""
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def test_the_command_line_lists_the_fifth_step_and_counts_nobody_ready(tmp_path):
     programme = programme_file(tmp_path, STEPS)
     command = [sys.executable, "-m", "analytics", "summary", *map(str, SAMPLE), "--programme", programme]
-    printed = json.loads(subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, check=True).stdout)
+    printed = json.loads(cli([*command, "--json"]))
     totals = printed["totals"]
     assert list(totals["step_rates"]) == STEPS
     assert totals["step_rates"][FIFTH] == 0.0
     assert totals["partners_assessed"] > 0 and totals["partners_fully_ready"] == 0
     assert totals["projected"]["ready_subscriptions"] == 0
-    text = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    text = cli(command)
     assert any(line.split()[:1] == [FIFTH] for line in text.splitlines()), text
 
 

@@ -27,6 +27,20 @@ def worker_folders() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("radar-worker-*")}
 
 
+def upload_workers() -> list[psutil.Process]:
+    """This test process's live upload workers (`python -m analytics.worker`). Other children are not asked
+    about: under pytest-xdist an earlier test may have left multiprocessing's resource tracker running, which
+    is not an upload's worker."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "analytics.worker" in child.cmdline():
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
 def test_the_ingest_tells_its_phases_in_order():
     seen: list[str] = []
     build(connect(), sample_files(), None, load_programme(), None, progress=seen.append)
@@ -58,7 +72,7 @@ def test_a_cancelled_upload_ends_its_worker_and_leaves_nothing():
     with pytest.raises(Cancelled) as refused:
         load_files_isolated(sample_files(), cancel=lambda: True)
     assert refused.value.code == "cancelled"
-    assert not [c for c in psutil.Process().children(recursive=True) if c.is_running() and c.status() != "zombie"]
+    assert not upload_workers()
     assert worker_folders() <= before
 
 
@@ -72,5 +86,5 @@ def test_an_exception_from_the_progress_callback_ends_the_worker_too():
     before = worker_folders()
     with pytest.raises(Stop):
         load_files_isolated(sample_files(), on_progress=stop)
-    assert not [c for c in psutil.Process().children(recursive=True) if c.is_running() and c.status() != "zombie"]
+    assert not upload_workers()
     assert worker_folders() <= before

@@ -13,7 +13,7 @@ from analytics import mailer, notices
 from analytics.errors import InputError
 from analytics.settings import settings
 from analytics.touchpoints import KINDS, MAX_WHO, OUTCOMES, TouchpointLog, one_line, with_last_touch
-from ui import i18n, state
+from ui import datasets, filters, i18n
 from ui.i18n import error_text, fmt_int, t
 from ui.publishing import publisher
 from ui.text import md
@@ -61,7 +61,7 @@ def who_input() -> str | None:
 
 def touch_log() -> TouchpointLog:
     """The touchpoint log of the store this server serves (RADAR_STORE)."""
-    return TouchpointLog(store=state.store().path)
+    return TouchpointLog(store=datasets.store().path)
 
 
 def smtp() -> mailer.SmtpSettings | None:
@@ -92,10 +92,10 @@ def templates() -> notices.Templates:
 
 def _selection() -> str:
     """This session's filters and language as URL parameters (after the partner id)."""
-    filters = state.get_filters()
-    params = [("country", c) for c in filters.countries] + [("segment", s) for s in filters.segments]
-    if filters.partner:
-        params.append(("partner", filters.partner))
+    chosen = filters.selected()
+    params = [("country", c) for c in chosen.countries] + [("segment", s) for s in chosen.segments]
+    if chosen.partner:
+        params.append(("partner", chosen.partner))
     params.append(("lang", i18n.lang()))
     return urllib.parse.urlencode(params)
 

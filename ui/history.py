@@ -15,7 +15,7 @@ from analytics.metrics import Filters
 from analytics.programme import load_programme
 from analytics.store import Store
 from analytics.trends import changes, snapshot_trend, summarised, summary_trend
-from ui import state
+from ui import datasets
 
 MAX_SNAPSHOTS = 12  # the newest this many snapshots are drawn
 
@@ -23,7 +23,7 @@ MAX_SNAPSHOTS = 12  # the newest this many snapshots are drawn
 def snapshots() -> tuple[list[str], bool]:
     """The ids Trends compares, oldest first, and whether they are the bundled sample's weeks (fewer than two
     snapshots are published)."""
-    published = sorted(s.id for s in state.store().list())[-MAX_SNAPSHOTS:]
+    published = sorted(s.id for s in datasets.store().list())[-MAX_SNAPSHOTS:]
     if len(published) >= 2:
         return published, False
     return [w.id for w in sample_weeks()], True
@@ -53,9 +53,9 @@ def _sample_week(week_id: str) -> Dataset:
 
 def dataset(snapshot_id: str, sample: bool) -> Dataset:
     if not sample:
-        return state.snapshot_dataset(str(state.store().path), snapshot_id)
+        return datasets.snapshot_dataset(str(datasets.store().path), snapshot_id)
     if snapshot_id == sample_weeks()[-1].id:
-        return state.sample_dataset()  # the latest week is the bundled sample the other pages show
+        return datasets.sample_dataset()  # the latest week is the bundled sample the other pages show
     return _sample_week(snapshot_id)
 
 
@@ -65,7 +65,7 @@ def trend(ids: tuple[str, ...], sample: bool, countries: tuple, segments: tuple,
     snapshot's roll-ups (analytics/trends.py)."""
     filters = Filters(countries, segments, partner)
     if summarised(filters):
-        found = _sample_summaries() if sample else _store_summaries(str(state.store().path), ids)
+        found = _sample_summaries() if sample else _store_summaries(str(datasets.store().path), ids)
         return summary_trend(found, filters)
     return snapshot_trend([dataset(i, sample) for i in ids], filters)
 

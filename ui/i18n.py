@@ -39,9 +39,12 @@ def _from_browser() -> str:
     return "de" if locale.startswith("de") else "en"
 
 
+SESSION_KEY = "_lang"  # session key: the session's language, fixed on its first run (ui/sidebar.py)
+
+
 def lang() -> str:
     """The active language: the session's choice, else ?lang= in the URL, else the browser's language."""
-    chosen = st.session_state.get("_lang")
+    chosen = st.session_state.get(SESSION_KEY)
     if chosen in LANGUAGES or chosen == PSEUDO:
         return chosen
     wanted = str(st.query_params.get("lang", "")).lower()

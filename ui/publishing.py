@@ -1,4 +1,5 @@
-"""Who may change what everyone sees, and who did: the publish key, the publisher's name, rollback and delete."""
+"""Who may change what everyone sees, and who did: the publish key, the publisher's name, the Data page's publish
+form, its snapshot history with rollback and delete."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import os
 import secrets
 from collections.abc import Mapping
 
+import pandas as pd
 import streamlit as st
 
+from analytics.dataset import Dataset
 from analytics.errors import InputError
 from analytics.settings import settings
-from ui import state
-from ui.i18n import error_text, t
+from ui import datasets, filters, uploading
+from ui.i18n import error_text, fmt_int, t
 
 HISTORY_NOTICE = "history_notice"  # session key: why a rollback or delete did nothing, shown under the buttons
 
@@ -60,7 +63,7 @@ def act_on_snapshot(action: str, snapshot_id: str) -> None:
     if not key_ok(st.session_state.get("rollback_key", "")):
         st.session_state[HISTORY_NOTICE] = t("data.wrong_key_nothing")
         return
-    store = state.store()
+    store = datasets.store()
     try:
         if action == "rollback":
             if store.current_id() == snapshot_id:
@@ -73,3 +76,65 @@ def act_on_snapshot(action: str, snapshot_id: str) -> None:
             st.session_state["flash"] = t("data.deleted", id=snapshot_id)
     except InputError as exc:
         st.session_state[HISTORY_NOTICE] = error_text(exc)
+
+
+def publish_form(staged: Dataset) -> None:
+    """The publish key (when the operator set one), the confirmation a much smaller export needs, and Publish."""
+    result = staged.result
+    needed = publish_key()
+    entered = st.text_input(t("data.publish_key"), type="password", key="publish_key_input") if needed else ""
+    if not needed:
+        st.caption(t("data.no_key"))
+    nothing = result.accepted["subscriptions"] == 0
+    before = datasets.store().shrinks(staged)  # far fewer subscriptions than the current snapshot: confirm
+    shrink_ok = before is None or st.checkbox(
+        t("data.confirm_shrink", new=fmt_int(result.accepted["subscriptions"]), current=fmt_int(before))
+    )
+    if not st.button(t("data.publish"), type="primary", icon=":material/publish:", disabled=nothing or not shrink_ok):
+        return
+    if not key_ok(entered):
+        st.error(t("data.wrong_key"))
+        return
+    try:
+        snapshot_id = datasets.store().publish(staged, uploading.sources(), publisher(), allow_shrink=before or False)
+    except InputError as exc:
+        st.error(error_text(exc))
+        return
+    datasets.use_private(None)
+    filters.reset()
+    st.session_state["flash"] = t("data.published", id=snapshot_id)
+    st.rerun()
+
+
+def snapshot_history() -> None:
+    """The published snapshots, newest first, with Rollback and Delete for the one chosen."""
+    history = datasets.store().list()
+    if len(history) < 2:
+        st.caption(t("data.sample_history"))
+    if not history:
+        st.caption(t("data.nothing_published"))
+        return
+    frame = pd.DataFrame([h.to_json() for h in history])
+    frame["subscriptions"] = frame["rows"].map(lambda r: r.get("subscriptions", 0))
+    frame["partners"] = frame["rows"].map(lambda r: r.get("partners", 0))
+    frame["created"] = pd.to_datetime(frame["created"])
+    columns = ["current", "id", "created", "label", "subscriptions", "partners", "rejected", "published_by"]
+    config = {c: t(f"col.{c}") for c in columns}
+    config["created"] = st.column_config.DatetimeColumn(t("col.created"), format="YYYY-MM-DD HH:mm")
+    config["current"] = st.column_config.CheckboxColumn(t("col.current"))
+    st.dataframe(frame[columns], hide_index=True, column_config=config)
+    # The user's choice stays an option while it exists, even once someone else made it current, so the box never
+    # slides to another snapshot; the buttons carry the id drawn beside them and act on nothing else.
+    kept = st.session_state.get("history_choice")
+    choices = [h.id for h in history if not h.current or h.id == kept]
+    if choices:
+        chosen = st.selectbox(t("data.snapshot"), choices, key="history_choice")
+        if publish_key():
+            st.text_input(t("data.publish_key"), type="password", key="rollback_key")
+        make_current, delete = st.columns(2)
+        make_current.button(
+            t("data.rollback"), icon=":material/history:", on_click=act_on_snapshot, args=("rollback", chosen)
+        )
+        delete.button(t("data.delete"), icon=":material/delete:", on_click=act_on_snapshot, args=("delete", chosen))
+    if HISTORY_NOTICE in st.session_state:
+        st.error(st.session_state.pop(HISTORY_NOTICE), icon=":material/block:")

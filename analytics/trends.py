@@ -160,12 +160,24 @@ FROM scope s WHERE s.side = 'new' AND s.subscription_id NOT IN (SELECT subscript
 UNION ALL
 SELECT 'vanished', s.subscription_id, s.partner_name, s.seats
 FROM scope s WHERE s.side = 'old' AND s.subscription_id NOT IN (SELECT subscription_id FROM {new}sub_facts)
+"""
+# Each kind's count is exact; its rows are the first $limit by id (all rows when $limit is NULL).
+LIMITED_SQL = """
+SELECT change, id, name, seats, of_kind FROM (
+    SELECT *, count(*) OVER (PARTITION BY change) AS of_kind,
+           row_number() OVER (PARTITION BY change ORDER BY id) AS n
+    FROM ({changes}) c
+)
+WHERE $limit IS NULL OR n <= $limit
 ORDER BY change, id
 """
 
 
-def changes(new: Dataset, old: Dataset, filters: Filters) -> pd.DataFrame:
-    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished.
+def changes(new: Dataset, old: Dataset, filters: Filters, limit: int | None = None) -> pd.DataFrame:
+    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished: a row per
+    change (`change`, `id`, `name`, `seats`) with `of_kind`, the exact number of changes of its kind. With
+    `limit`, at most that many rows per kind (the first by id), so a week in which half a million subscriptions
+    vanished costs a page no more than a few thousand rows; the counts stay exact.
 
     Two published snapshots are compared where they lie: one query over both files, attached to the process's
     catalog. Datasets of their own databases (the bundled sample's weeks) are copied into one first: small.
@@ -184,4 +196,5 @@ def changes(new: Dataset, old: Dataset, filters: Filters) -> pd.DataFrame:
                 cur.unregister("arrow_in")
         prefixes = {"new": "new.", "old": "old."}
     clause, values = filters.where_clause("s")
-    return cur.execute(CHANGES_SQL.format(where=clause, **prefixes), values).df()
+    sql = LIMITED_SQL.format(changes=CHANGES_SQL.format(where=clause, **prefixes))
+    return cur.execute(sql, {**values, "limit": limit}).df()

@@ -61,6 +61,14 @@ st.subheader(t("trends.changed", new=newest, old=previous))
 with st.spinner(t("trends.comparing")):
     changed = history.diff(newest, previous, sample, *key)
 labels = {code: t(f"trends.{code}") for code in ("became_ready", "new_opt_out", "appeared", "vanished")}
+counts = changed.groupby("change")["of_kind"].first()
 for col, (code, label) in zip(st.columns(4), labels.items(), strict=True):
-    col.metric(label, fmt_int((changed["change"] == code).sum()), border=True)
-table(changed.assign(change=changed["change"].map(labels)), "snapshot_changes")
+    col.metric(label, fmt_int(int(counts.get(code, 0))), border=True)
+
+
+def shown(frame):
+    return frame.drop(columns="of_kind").assign(change=frame["change"].map(labels))
+
+
+every = history.every_change(newest, previous, sample, *key)
+table(shown(changed), "snapshot_changes", total_rows=int(counts.sum()), full=lambda: shown(every()))

@@ -77,6 +77,22 @@ def test_the_diff_of_the_last_two_weeks_matches_the_files():
     new_opted = {p["partner_id"] for p in rows(new_week.files[1]) if p["opted_out"] == "true"}
     assert set(frame[frame["change"] == "new_opt_out"]["id"]) == new_opted - old_opted
     assert new_ids - old_ids and old_ids - new_ids and new_opted - old_opted
+    # Every kind's count is its number of rows when nothing is cut.
+    assert (frame.groupby("change")["of_kind"].first() == frame.groupby("change").size()).all()
+
+
+def test_a_limited_diff_keeps_exact_counts_and_the_first_rows_of_each_kind():
+    old_week, new_week = sample_weeks()[-2:]
+    new, old = load_week(new_week), load_week(old_week)
+    full = changes(new, old, Filters())
+    limited = changes(new, old, Filters(), limit=2)
+    sizes = full.groupby("change").size()
+    assert (sizes > 2).any(), "the fixture must have a kind with more changes than the limit"
+    for kind, size in sizes.items():
+        rows_of_kind = limited[limited["change"] == kind]
+        assert len(rows_of_kind) == min(size, 2), kind
+        assert set(rows_of_kind["of_kind"]) == {size}, kind
+        assert list(rows_of_kind["id"]) == sorted(full[full["change"] == kind]["id"])[:2], kind
 
 
 def test_trends_on_a_fresh_install_draws_the_sample_weeks_from_the_bundled_summaries(monkeypatch):

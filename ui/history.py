@@ -4,6 +4,7 @@ their summaries and the diff, cached per process."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -70,6 +71,19 @@ def trend(ids: tuple[str, ...], sample: bool, countries: tuple, segments: tuple,
     return snapshot_trend([dataset(i, sample) for i in ids], filters)
 
 
+DIFF_ROWS = 2_000  # rows per kind of change the page holds; the counts and the download have them all
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def diff(new: str, old: str, sample: bool, countries: tuple, segments: tuple, partner: str) -> pd.DataFrame:
-    return changes(dataset(new, sample), dataset(old, sample), Filters(countries, segments, partner))
+    """The changes from snapshot `old` to `new`: exact counts (`of_kind`), the first DIFF_ROWS rows of each kind."""
+    return changes(dataset(new, sample), dataset(old, sample), Filters(countries, segments, partner), DIFF_ROWS)
+
+
+def every_change(
+    new: str, old: str, sample: bool, countries: tuple, segments: tuple, partner: str
+) -> Callable[[], pd.DataFrame]:
+    """Every change, for a download that runs on the click (outside the script run: the datasets are taken now)."""
+    new_dataset, old_dataset = dataset(new, sample), dataset(old, sample)
+    filters = Filters(countries, segments, partner)
+    return lambda: changes(new_dataset, old_dataset, filters)

@@ -244,18 +244,7 @@ class Store:
         programme = programme or load_programme()
         folder = self.snapshots / snapshot.id
         path = folder / f"summary-{figures_fingerprint(programme)}.parquet"
-        try:
-            return pq.read_table(path)
-        except FileNotFoundError:
-            pass
-        table = summarise(self.load(snapshot.id, programme).cursor())
-        work = folder / f".{path.name}.{secrets.token_hex(4)}"
-        try:
-            pq.write_table(table, work)
-            os.replace(work, path)  # a concurrent writer writes the same figures
-        except OSError:
-            work.unlink(missing_ok=True)
-        return table
+        return _kept(path, lambda: summarise(self.load(snapshot.id, programme).cursor()))
 
     def previous_id(self, snapshot_id: str) -> str | None:
         """The snapshot before `snapshot_id` in publish order (ids sort by their time), as Trends compares them."""
@@ -269,18 +258,7 @@ class Store:
         programme = programme or load_programme()
         folder = self.snapshots / new_id
         path = folder / f"changes-{old_id}-{figures_fingerprint(programme)}.parquet"
-        try:
-            return pq.read_table(path)
-        except FileNotFoundError:
-            pass
-        table = trends.change_rows(self.load(new_id, programme), self.load(old_id, programme))
-        work = folder / f".{path.name}.{secrets.token_hex(4)}"
-        try:
-            pq.write_table(table, work)
-            os.replace(work, path)  # a concurrent writer writes the same rows
-        except OSError:
-            work.unlink(missing_ok=True)
-        return table
+        return _kept(path, lambda: trends.change_rows(self.load(new_id, programme), self.load(old_id, programme)))
 
     # ------------------------------------------------------------ writing
 
@@ -525,6 +503,23 @@ def facts_fingerprint(programme: Programme) -> str:
     digest.update(programme.rules())
     digest.update(Path(facts.__file__).read_bytes())
     return digest.hexdigest()
+
+
+def _kept(path: Path, compute) -> pa.Table:
+    """The table in the Parquet file `path`, else `compute()`d and kept there (written aside and renamed: a
+    concurrent writer writes the same table; a read-only or full store just computes it)."""
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError:
+        pass
+    table = compute()
+    work = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        pq.write_table(table, work)
+        os.replace(work, path)
+    except OSError:
+        work.unlink(missing_ok=True)
+    return table
 
 
 def figures_fingerprint(programme: Programme) -> str:

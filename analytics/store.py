@@ -31,6 +31,7 @@ import fcntl
 import getpass
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -57,6 +58,7 @@ from analytics.uploads import display_name
 
 BATCH_ROWS = 122_880  # rows per Arrow batch when a snapshot is written or read (one DuckDB row group)
 TYPED_TABLES = ("subscriptions", "partners", "customers", "rejects")  # the typed data; the rest is derived from it
+log = logging.getLogger("radar")
 FORMAT = 3  # manifest "format": 3 = ready files; absent = Parquet tables only (converted on first use)
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
@@ -242,18 +244,21 @@ class Store:
         programme = programme or load_programme()
         folder = self.snapshots / snapshot.id
         path = folder / f"summary-{figures_fingerprint(programme)}.parquet"
-        try:
-            return pq.read_table(path)
-        except FileNotFoundError:
-            pass
-        table = summarise(self.load(snapshot.id, programme).cursor())
-        work = folder / f".{path.name}.{secrets.token_hex(4)}"
-        try:
-            pq.write_table(table, work)
-            os.replace(work, path)  # a concurrent writer writes the same figures
-        except OSError:
-            work.unlink(missing_ok=True)
-        return table
+        return _kept(path, lambda: summarise(self.load(snapshot.id, programme).cursor()))
+
+    def previous_id(self, snapshot_id: str) -> str | None:
+        """The snapshot before `snapshot_id` in publish order (ids sort by their time), as Trends compares them."""
+        earlier = [s.id for s in self.list() if s.id < snapshot_id]
+        return max(earlier) if earlier else None
+
+    def change_rows(self, new_id: str, old_id: str, programme: Programme | None = None) -> pa.Table:
+        """What changed from snapshot `old_id` to `new_id` (analytics.trends.change_rows): read from the file a
+        publish wrote (`changes-<old>-<figures>.parquet` in the new snapshot's folder), or computed over both
+        files where they lie and kept (a read-only store just computes it)."""
+        programme = programme or load_programme()
+        folder = self.snapshots / new_id
+        path = folder / f"changes-{old_id}-{figures_fingerprint(programme)}.parquet"
+        return _kept(path, lambda: trends.change_rows(self.load(new_id, programme), self.load(old_id, programme)))
 
     # ------------------------------------------------------------ writing
 
@@ -353,7 +358,19 @@ class Store:
                 except OSError:
                     self._discard(snapshot_id)  # not current, so not kept: "nothing was changed" stays true
                     raise
+            self._keep_changes(snapshot_id, dataset.programme)
         return snapshot_id
+
+    def _keep_changes(self, snapshot_id: str, programme: Programme) -> None:
+        """What changed since the snapshot before, computed once now so that Trends reads a small file. The
+        snapshot is published already: a failure here costs Trends the time to compute it later, nothing else."""
+        previous = self.previous_id(snapshot_id)
+        if previous is None:
+            return
+        try:
+            self.change_rows(snapshot_id, previous, programme)
+        except Exception:  # logged; the publish has succeeded
+            log.exception("could not keep the changes of snapshot %s against %s", snapshot_id, previous)
 
     def _write(self, dataset: Dataset, sources: list[tuple[str, int]], published_by: str | None) -> str:
         now = dt.datetime.now(dt.UTC)
@@ -486,6 +503,23 @@ def facts_fingerprint(programme: Programme) -> str:
     digest.update(programme.rules())
     digest.update(Path(facts.__file__).read_bytes())
     return digest.hexdigest()
+
+
+def _kept(path: Path, compute) -> pa.Table:
+    """The table in the Parquet file `path`, else `compute()`d and kept there (written aside and renamed: a
+    concurrent writer writes the same table; a read-only or full store just computes it)."""
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError:
+        pass
+    table = compute()
+    work = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        pq.write_table(table, work)
+        os.replace(work, path)
+    except OSError:
+        work.unlink(missing_ok=True)
+    return table
 
 
 def figures_fingerprint(programme: Programme) -> str:

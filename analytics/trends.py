@@ -7,7 +7,8 @@ holds are those the same query gives for that filter (a partner counts once per 
 total, so other filters cannot be added up from it). Any other filter runs the headline query on each
 snapshot's own roll-ups (`snapshot_trend`), which is exact too and reads more.
 
-The diff between two snapshots is one query over both snapshot files where they lie (analytics/catalog.py).
+The diff between two snapshots is one query over both snapshot files where they lie (analytics/catalog.py), run
+once at publish against the snapshot before (Store.change_rows keeps its small result); Trends filters that.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics.dataset import Dataset, connect
+from analytics.dataset import Dataset
+from analytics.engine import connect, harden
 from analytics.metrics import Filters, headline, segments
 
 COUNT_COLUMNS = [
@@ -140,48 +142,58 @@ def snapshot_trend(datasets: list[Dataset], filters: Filters) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values(["created", "country"], na_position="first")
 
 
-CHANGES_SQL = """
-WITH scope AS (
-    SELECT * FROM (SELECT 'new' AS side, * FROM {new}sub_facts UNION ALL SELECT 'old', * FROM {old}sub_facts) s
-    WHERE {where}
+# Every change from snapshot {old} to {new}, with where it shows: a subscription's own country, segment and partner;
+# a partner-level change (became fully ready, opted out) once for each country, segment and partner name under
+# which the partner has subscriptions in either snapshot, so that a filter matches it exactly when it matches one
+# of the partner's subscriptions (a partner without subscriptions shows under no filter). Anti joins on the ids:
+# two hash tables of ids, not a copy of either snapshot.
+CHANGE_ROWS_SQL = """
+WITH partner_changes AS (
+    SELECT 'became_ready' AS change, n.partner_id AS id, n.partner_name AS name
+    FROM {new}partner_facts n JOIN {old}partner_facts o USING (partner_id)
+    WHERE n.fully_ready AND NOT o.fully_ready
+    UNION ALL
+    SELECT 'new_opt_out', n.partner_id, n.partner_name
+    FROM {new}partner_facts n LEFT JOIN {old}partner_facts o USING (partner_id)
+    WHERE n.opted_out AND NOT coalesce(o.opted_out, false)
 ),
-partners_in_view AS (SELECT DISTINCT partner_id FROM scope)
-SELECT 'became_ready' AS change, n.partner_id AS id, n.partner_name AS name, NULL AS seats
-FROM {new}partner_facts n JOIN {old}partner_facts o USING (partner_id)
-WHERE n.fully_ready AND NOT o.fully_ready AND n.partner_id IN (SELECT partner_id FROM partners_in_view)
+views AS (
+    SELECT DISTINCT s.partner_id, s.partner_name, s.country, s.segment
+    FROM {new}sub_facts s SEMI JOIN partner_changes p ON s.partner_id = p.id
+    UNION
+    SELECT DISTINCT s.partner_id, s.partner_name, s.country, s.segment
+    FROM {old}sub_facts s SEMI JOIN partner_changes p ON s.partner_id = p.id
+)
+SELECT p.change, p.id, p.name, NULL::BIGINT AS seats, v.partner_id, v.partner_name, v.country, v.segment
+FROM partner_changes p JOIN views v ON v.partner_id = p.id
 UNION ALL
-SELECT 'new_opt_out', n.partner_id, n.partner_name, NULL
-FROM {new}partner_facts n LEFT JOIN {old}partner_facts o USING (partner_id)
-WHERE n.opted_out AND NOT coalesce(o.opted_out, false)
-  AND n.partner_id IN (SELECT partner_id FROM partners_in_view)
+SELECT 'appeared', s.subscription_id, s.partner_name, s.seats, s.partner_id, s.partner_name, s.country, s.segment
+FROM {new}sub_facts s ANTI JOIN {old}sub_facts o USING (subscription_id)
 UNION ALL
-SELECT 'appeared', s.subscription_id, s.partner_name, s.seats
-FROM scope s WHERE s.side = 'new' AND s.subscription_id NOT IN (SELECT subscription_id FROM {old}sub_facts)
-UNION ALL
-SELECT 'vanished', s.subscription_id, s.partner_name, s.seats
-FROM scope s WHERE s.side = 'old' AND s.subscription_id NOT IN (SELECT subscription_id FROM {new}sub_facts)
+SELECT 'vanished', s.subscription_id, s.partner_name, s.seats, s.partner_id, s.partner_name, s.country, s.segment
+FROM {old}sub_facts s ANTI JOIN {new}sub_facts o USING (subscription_id)
 """
-# Each kind's count is exact; its rows are the first $limit by id (all rows when $limit is NULL).
-LIMITED_SQL = """
+# The changes a filter shows, from CHANGE_ROWS_SQL's rows (the table `change_rows`): one row per change, with
+# `of_kind`, the exact number of changes of its kind; its rows the first $limit by id (all when $limit is NULL).
+FILTERED_SQL = """
 SELECT change, id, name, seats, of_kind FROM (
     SELECT *, count(*) OVER (PARTITION BY change) AS of_kind,
            row_number() OVER (PARTITION BY change ORDER BY id) AS n
-    FROM ({changes}) c
+    FROM (
+        SELECT change, id, any_value(name) AS name, any_value(seats) AS seats
+        FROM change_rows s WHERE {where} GROUP BY change, id
+    ) c
 )
 WHERE $limit IS NULL OR n <= $limit
 ORDER BY change, id
 """
 
 
-def changes(new: Dataset, old: Dataset, filters: Filters, limit: int | None = None) -> pd.DataFrame:
-    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished: a row per
-    change (`change`, `id`, `name`, `seats`) with `of_kind`, the exact number of changes of its kind. With
-    `limit`, at most that many rows per kind (the first by id), so a week in which half a million subscriptions
-    vanished costs a page no more than a few thousand rows; the counts stay exact.
-
-    Two published snapshots are compared where they lie: one query over both files, attached to the process's
-    catalog. Datasets of their own databases (the bundled sample's weeks) are copied into one first: small.
-    """
+def change_rows(new: Dataset, old: Dataset) -> pa.Table:
+    """Every change from `old` to `new` with where it shows (CHANGE_ROWS_SQL): small, a row per change (a
+    partner-level change once per country and segment it has subscriptions in). Two published snapshots are
+    compared where they lie: one query over both files, attached to the process's catalog. Datasets of their
+    own databases (the bundled sample's weeks) are copied into one first: small."""
     if new.database and old.database and new.con is old.con:
         cur = new.cursor()
         old.cursor().close()  # attached now (and not detached: the catalog keeps the most recent ones)
@@ -195,6 +207,23 @@ def changes(new: Dataset, old: Dataset, filters: Filters, limit: int | None = No
                 cur.execute(f"CREATE TABLE {side}.{table} AS SELECT * FROM arrow_in")
                 cur.unregister("arrow_in")
         prefixes = {"new": "new.", "old": "old."}
+    return cur.sql(CHANGE_ROWS_SQL.format(**prefixes)).to_arrow_table()
+
+
+def filter_changes(rows: pa.Table, filters: Filters, limit: int | None = None) -> pd.DataFrame:
+    """The changes of `rows` (change_rows) that `filters` shows: a row per change (`change`, `id`, `name`,
+    `seats`) with `of_kind`, the exact number of changes of its kind. With `limit`, at most that many rows per
+    kind (the first by id), so a week in which half a million subscriptions vanished costs a page no more than a
+    few thousand rows; the counts stay exact."""
+    con = connect()
+    harden(con)
+    con.register("change_rows", rows)
     clause, values = filters.where_clause("s")
-    sql = LIMITED_SQL.format(changes=CHANGES_SQL.format(where=clause, **prefixes))
-    return cur.execute(sql, {**values, "limit": limit}).df()
+    return con.execute(FILTERED_SQL.format(where=clause), {**values, "limit": limit}).df()
+
+
+def changes(new: Dataset, old: Dataset, filters: Filters, limit: int | None = None) -> pd.DataFrame:
+    """Partners that became fully ready, new opt-outs, and subscriptions that appeared or vanished, as
+    `filters` shows them (filter_changes of change_rows). A store keeps each snapshot's change rows against the
+    one before it (Store.change_rows), so Trends reads them instead of running this."""
+    return filter_changes(change_rows(new, old), filters, limit)

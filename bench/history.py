@@ -22,7 +22,8 @@ fresh browser context; Chromium is started before the server, so its start is no
 - Trends: a new server; /exposure opened first (the frame and the current snapshot, as after a restart), then
   /trends in a new context: until its two Plotly charts are drawn, until the four "What changed" metrics are
   drawn, and until done; a third server opens /trends as its very first request (restart straight into Trends);
-- the diff alone (`history.py _diff`, a child process): analytics.trends.changes of the two newest snapshots,
+- the diff alone (`history.py _diff`, a child process): analytics.trends.changes of the two newest snapshots
+  computed now, and as Trends reads it (the change rows the newest publish kept, Store.change_rows, filtered),
   cold (first call after Store.load) and warm, unfiltered and for DE; the summaries of all snapshots
   (Store.summary) and summary_trend, as Trends reads them;
 - peak RSS: the server's process tree sampled every 100 ms (psutil) over each server's whole session, and the
@@ -236,7 +237,7 @@ def task_diff(args) -> dict:
     from analytics.metrics import Filters
     from analytics.programme import load_programme
     from analytics.store import Store
-    from analytics.trends import changes, summary_trend
+    from analytics.trends import changes, filter_changes, summary_trend
 
     programme = load_programme()
     store = Store(args.store)
@@ -262,6 +263,14 @@ def task_diff(args) -> dict:
             "counts": {str(k): int(v) for k, v in frame["change"].value_counts().items()},
             "rows": len(frame),
         }
+    # What Trends reads: the change rows the publish of the newest snapshot kept, filtered (the page's limit).
+    for name, filters in (("all", Filters()), ("DE", Filters(countries=("DE",)))):
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            kept = filter_changes(store.change_rows(listed[-1].id, listed[-2].id, programme), filters, 2_000)
+            times.append(time.perf_counter() - began)
+        out[f"kept_{name}"] = {"first": times[0], "median": statistics.median(times), "rows": len(kept)}
     began = time.perf_counter()
     found = [(s.id, dt.datetime.fromisoformat(s.created), store.summary(s, programme)) for s in listed]
     out["summaries_seconds"] = time.perf_counter() - began
@@ -533,6 +542,14 @@ def figures(size: dict) -> list[tuple[str, str]]:
         ),
         ("diff alone, CPU of the cold call, no filter (s)", fmt(diff["diff_all"]["cold_cpu"])),
         ("diff alone, cold / warm, DE (s)", f"{fmt(diff['diff_DE']['cold'])} / {fmt(diff['diff_DE']['warm'])}"),
+        (
+            "diff as Trends reads it (kept at publish), first / median, no filter (s)",
+            f"{fmt(_get(diff, 'kept_all', 'first'), 3)} / {fmt(_get(diff, 'kept_all', 'median'), 3)}",
+        ),
+        (
+            "diff as Trends reads it (kept at publish), first / median, DE (s)",
+            f"{fmt(_get(diff, 'kept_DE', 'first'), 3)} / {fmt(_get(diff, 'kept_DE', 'median'), 3)}",
+        ),
         ("diff: changes found (ready / opt-out / appeared / vanished)", _counts(diff["diff_all"]["counts"])),
         (
             "Trends data alone: read every summary + trend query (s)",

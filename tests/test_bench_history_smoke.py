@@ -36,6 +36,8 @@ HISTORY_FIGURES = [
     "restart straight into /trends: charts drawn (s)",
     "diff alone, cold / warm, no filter (s)",
     "diff alone, cold / warm, DE (s)",
+    "diff as Trends reads it (kept at publish), first / median, no filter (s)",
+    "diff as Trends reads it (kept at publish), first / median, DE (s)",
     "diff: changes found (ready / opt-out / appeared / vanished)",
     "server peak RSS, restart session, all pages (MB)",
     "server peak RSS, max of the 3 servers (MB)",

@@ -16,12 +16,13 @@ import duckdb
 import pytest
 
 import analytics.store
+import analytics.trends
 from analytics.catalog import catalog
 from analytics.dataset import load_files, summary
 from analytics.metrics import Filters, headline
 from analytics.programme import load_programme
 from analytics.store import Store, facts_fingerprint
-from analytics.trends import changes, snapshot_trend, summary_trend
+from analytics.trends import changes, filter_changes, snapshot_trend, summary_trend
 from tests.conftest import ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -217,6 +218,28 @@ def test_the_diff_reads_both_files_in_place_and_counts_what_changed(store, tmp_p
     found = {(r["change"], r["id"]) for r in frame.to_dict("records")}
     assert found == {("became_ready", "P-3"), ("new_opt_out", "P-2"), ("appeared", "S-5"), ("vanished", "S-2")}
     assert set(changes(new, old, Filters(countries=("FR",)))["id"]) == {"P-3"}
+
+
+def test_a_publish_keeps_what_changed_since_the_snapshot_before_and_trends_filters_it(store, tmp_path, monkeypatch):
+    old_id = publish(store, tmp_path, "a", A, A_PARTNERS)
+    new_id = publish(store, tmp_path, "b", B, B_PARTNERS)
+    assert not [p for p in (store.snapshots / old_id).iterdir() if p.name.startswith("changes-")]
+    kept = [p.name for p in (store.snapshots / new_id).iterdir() if p.name.startswith(f"changes-{old_id}-")]
+    assert len(kept) == 1, kept
+    live = changes(store.load(new_id), store.load(old_id), Filters(countries=("AT",)))
+    monkeypatch.setattr(analytics.trends, "change_rows", no_rebuild)  # from here on, only the kept file is read
+    rows = store.change_rows(new_id, old_id)
+
+    def shown(filters: Filters) -> set:
+        return {(r["change"], r["id"], r["of_kind"]) for r in filter_changes(rows, filters).to_dict("records")}
+
+    everything = {("became_ready", "P-3", 1), ("new_opt_out", "P-2", 1), ("appeared", "S-5", 1), ("vanished", "S-2", 1)}
+    assert shown(Filters()) == everything
+    # P-2's opt-out shows where its subscriptions are (AT, in either week), and so do its appeared and vanished ones.
+    assert shown(Filters(countries=("AT",))) == everything - {("became_ready", "P-3", 1)}
+    assert shown(Filters(countries=("DE",))) == set()
+    assert shown(Filters(partner="gamma")) == {("became_ready", "P-3", 1)}
+    assert filter_changes(rows, Filters(countries=("AT",))).equals(live)
 
 
 def test_headline_of_a_served_snapshot_equals_the_ingested_dataset(store, tmp_path):

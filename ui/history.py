@@ -15,7 +15,7 @@ from analytics.history import bundled_summaries, compute_summaries, load_week, s
 from analytics.metrics import Filters
 from analytics.programme import load_programme
 from analytics.store import Store
-from analytics.trends import changes, snapshot_trend, summarised, summary_trend
+from analytics.trends import change_rows, filter_changes, snapshot_trend, summarised, summary_trend
 from ui import datasets
 
 MAX_SNAPSHOTS = 12  # the newest this many snapshots are drawn
@@ -74,16 +74,25 @@ def trend(ids: tuple[str, ...], sample: bool, countries: tuple, segments: tuple,
 DIFF_ROWS = 2_000  # rows per kind of change the page holds; the counts and the download have them all
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _change_rows(store_path: str, new: str, old: str, sample: bool) -> pa.Table:
+    """Every change from `old` to `new` with where it shows (small): the file a publish kept for a published
+    pair, the two weeks compared for the sample's."""
+    if sample:
+        return change_rows(dataset(new, sample), dataset(old, sample))
+    return Store(store_path).change_rows(new, old, load_programme())
+
+
 def diff(new: str, old: str, sample: bool, countries: tuple, segments: tuple, partner: str) -> pd.DataFrame:
     """The changes from snapshot `old` to `new`: exact counts (`of_kind`), the first DIFF_ROWS rows of each kind."""
-    return changes(dataset(new, sample), dataset(old, sample), Filters(countries, segments, partner), DIFF_ROWS)
+    rows = _change_rows(str(datasets.store().path), new, old, sample)
+    return filter_changes(rows, Filters(countries, segments, partner), DIFF_ROWS)
 
 
 def every_change(
     new: str, old: str, sample: bool, countries: tuple, segments: tuple, partner: str
 ) -> Callable[[], pd.DataFrame]:
-    """Every change, for a download that runs on the click (outside the script run: the datasets are taken now)."""
-    new_dataset, old_dataset = dataset(new, sample), dataset(old, sample)
+    """Every change, for a download that runs on the click (outside the script run: the rows are taken now)."""
+    rows = _change_rows(str(datasets.store().path), new, old, sample)
     filters = Filters(countries, segments, partner)
-    return lambda: changes(new_dataset, old_dataset, filters)
+    return lambda: filter_changes(rows, filters)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class InputError(Exception):
     """A message for the user that names the file, line and column where it can.
@@ -49,3 +51,23 @@ class Note(str):
 
 def _note(text: str, code: str | None, params: dict) -> Note:
     return Note(text, code, **params)
+
+
+def read_toml(path: Path, kind: str, not_valid: str) -> dict:
+    """A user's TOML file (`kind`: "mapping file", "programme file"), every problem an InputError in words:
+    a folder, a missing or unreadable file, text that is not TOML (`not_valid` says what it is not), nesting too
+    deep for the parser."""
+    import tomllib
+
+    if path.is_dir():
+        raise InputError(f"{kind} {path.name}: is a directory, not a file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{kind} not found: {path.name}") from None
+    except OSError as exc:
+        raise InputError(f"{kind} {path.name}: cannot be read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name}: {not_valid} ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path.name}: not a {kind} (nested too deeply)") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from analytics import schema
-from analytics.errors import InputError, MappingError, Note
+from analytics.errors import InputError, MappingError, Note, read_toml
 from analytics.readers import PARSER_REASONS, Source, physical_lines, read_file
 from analytics.schema import (
     BOOL,
@@ -147,18 +146,7 @@ class Overrides:
         if not path:
             return cls()
         path = Path(path)
-        if path.is_dir():
-            raise InputError(f"mapping file {path.name}: is a directory, not a file")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"mapping file not found: {path.name}") from None
-        except OSError as exc:
-            raise InputError(f"mapping file {path.name}: cannot be read ({exc.strerror})") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path.name}: not a valid TOML mapping file ({exc})") from None
-        except RecursionError:
-            raise InputError(f"{path.name}: not a mapping file (nested too deeply)") from None
+        raw = read_toml(path, "mapping file", "not a valid TOML mapping file")
         unknown_sections = sorted(set(raw) - {"columns", "options"})
         if unknown_sections:
             raise InputError(

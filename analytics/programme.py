@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from analytics.errors import InputError, Note
+from analytics.errors import InputError, Note, read_toml
 from analytics.schema import SEGMENT_SYNONYMS
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "programme.toml"
@@ -58,18 +57,7 @@ def load_programme(path: str | Path | None = None) -> Programme:
     """Read a programme file; `RADAR_PROGRAMME` names it when `path` is not given. Every problem is an
     InputError in words; a cutoff before a deadline is allowed but warned about (`Programme.warnings`)."""
     path = Path(path or os.environ.get("RADAR_PROGRAMME") or DEFAULT_PATH)
-    if path.is_dir():
-        raise InputError(f"programme file {path.name}: is a directory, not a file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"programme file not found: {path.name}") from None
-    except OSError as exc:
-        raise InputError(f"programme file {path.name}: cannot be read ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path.name}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{path.name}: not a programme file (nested too deeply)") from None
+    raw = read_toml(path, "programme file", "not valid TOML")
     name = raw.get("name", "Programme")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f'{path.name}: name must be a text such as "End of CSP Legacy renewals"')

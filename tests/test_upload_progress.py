@@ -23,8 +23,16 @@ def sample_files() -> list[tuple[Path, str]]:
     return [(SAMPLE / name, name) for name in ("subscriptions.csv", "partners.csv", "customers.csv")]
 
 
-def worker_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("radar-worker-*")}
+@pytest.fixture
+def own_temp(tmp_path, monkeypatch) -> Path:
+    """This test's own temporary folder for the upload's worker folder: under pytest-xdist another process may be
+    reading an upload into the shared /tmp at the same moment."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def worker_folders(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("radar-worker-*")}
 
 
 def upload_workers() -> list[psutil.Process]:
@@ -67,24 +75,22 @@ def test_an_upload_reports_progress_while_its_worker_runs():
     assert [PHASES.index(p) for p in phases] == sorted(PHASES.index(p) for p in phases)  # never backwards
 
 
-def test_a_cancelled_upload_ends_its_worker_and_leaves_nothing():
-    before = worker_folders()
+def test_a_cancelled_upload_ends_its_worker_and_leaves_nothing(own_temp):
     with pytest.raises(Cancelled) as refused:
         load_files_isolated(sample_files(), cancel=lambda: True)
     assert refused.value.code == "cancelled"
     assert not upload_workers()
-    assert worker_folders() <= before
+    assert not worker_folders(own_temp)
 
 
-def test_an_exception_from_the_progress_callback_ends_the_worker_too():
+def test_an_exception_from_the_progress_callback_ends_the_worker_too(own_temp):
     class Stop(Exception):
         pass
 
     def stop(_state):
         raise Stop
 
-    before = worker_folders()
     with pytest.raises(Stop):
         load_files_isolated(sample_files(), on_progress=stop)
     assert not upload_workers()
-    assert worker_folders() <= before
+    assert not worker_folders(own_temp)

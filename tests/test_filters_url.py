@@ -8,20 +8,14 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.dataset import load_files, summary
 from analytics.metrics import Filters
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, open_app_page
 from ui import filters
 
 APP = str(ROOT / "app.py")
 
 
 def opened(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, **params)
 
 
 def widget(at: AppTest, key: str):

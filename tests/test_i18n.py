@@ -9,7 +9,7 @@ import string
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_app_page
 from ui.i18n import catalog
 
 PAGES = ["exposure", "opt_outs", "readiness", "projection", "trends", "data"]
@@ -28,13 +28,7 @@ def test_every_catalog_key_exists_in_both_languages_with_the_same_placeholders()
 
 
 def run(page: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, **params)
 
 
 def visible_texts(at: AppTest) -> list[str]:

@@ -11,7 +11,7 @@ from analytics import metrics, notices
 from analytics.dataset import load_files
 from analytics.metrics import Filters
 from analytics.touchpoints import TouchpointLog
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, open_app_page
 from tests.mailserver import smtp_server
 from tests.test_escape import LINK, PARTNERS, assert_text_only, hostile_store, markdown_texts  # noqa: F401
 from tests.test_i18n import DATA, visible_texts
@@ -36,13 +36,7 @@ def store(tmp_path, monkeypatch):
 
 
 def run_page(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, timeout=180, **params)
 
 
 def metric(at: AppTest, label: str) -> str:

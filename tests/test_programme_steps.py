@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.errors import InputError
 from analytics.programme import READINESS_STEPS, load_programme
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, open_app_page
 
 APP = str(ROOT / "app.py")
 FIFTH = "tax_id_checked"
@@ -47,13 +47,7 @@ def five_steps(tmp_path, monkeypatch):
 
 
 def run(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, **params)
 
 
 def cli(command: list[str]) -> str:

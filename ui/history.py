@@ -83,6 +83,7 @@ def _change_rows(store_path: str, new: str, old: str, sample: bool) -> pa.Table:
     return Store(store_path).change_rows(new, old, load_programme())
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
 def diff(new: str, old: str, sample: bool, countries: tuple, segments: tuple, partner: str) -> pd.DataFrame:
     """The changes from snapshot `old` to `new`: exact counts (`of_kind`), the first DIFF_ROWS rows of each kind."""
     rows = _change_rows(str(datasets.store().path), new, old, sample)

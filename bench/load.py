@@ -1,27 +1,31 @@
-"""Load: concurrent browser sessions on the 1M dataset while a publish runs (issue 12, "Load").
+"""Load: concurrent Streamlit sessions on the 1M dataset while a publish runs (issue 12, "Load").
 
     python bench/load.py                           # 20 sessions on 1m; writes the "Load" section of bench/RESULTS-history.md
     python bench/load.py --smoke --out /tmp/l      # 10k rows, 2 sessions, 1 cycle (tests/test_bench_history_smoke.py)
 
 The store holds two weekly snapshots of the export (built as bench/history.py builds its weeks, so Trends draws
-the store's history and its diff). One `streamlit run` serves it (RADAR_STORE), one Chromium drives the sessions:
-each session is a Playwright browser context of its own (a Streamlit session of its own), started 0.25 s apart.
-A session opens / (Exposure), then cycles through the pages the way a user does, by the sidebar's links (Opt-outs,
-Partner readiness, NCE projection, Trends, Data, Exposure), and on Exposure changes the country filter (Backspace
-removes the previous country, then a country code + Enter; each session and cycle picks another country, so its
-queries are not all cached yet). The filter stays on through the next cycle's pages, as it does for a user.
+the store's history and its diff). One `streamlit run` serves it (RADAR_STORE). Each session is a websocket client
+of its own (bench/wsclient.py: the frontend's side of Streamlit's protocol, so a Streamlit session of its own),
+started 0.25 s apart. A session opens / (Exposure), then cycles through the pages the way a user does, by the
+sidebar's pages (Opt-outs, Partner readiness, NCE projection, Trends, Data, Exposure), and on Exposure changes the
+country filter to one country (each session and cycle picks another country, so its queries are not all cached
+yet). The filter stays on through the next cycle's pages, as it does for a user.
+
+Why websocket clients and not browsers: on this 2-core machine, 20 Chromium contexts beside the server measured
+the browsers (the session-5 run: Chromium 1,367 CPU-s against the server's 209, and 148 of 382 views past 60 s).
+A user's browser runs on the user's machine; what concurrent sessions share is the server. So a page time here
+runs from the request until the server's `script_finished` for it (the page run and streamed over the socket),
+and the time a browser takes to draw it is measured one browser at a time by bench/history.py.
 
 When every session has drawn its first page, another process publishes a new snapshot of the same export into the
 store: `python -m analytics ingest FILES --publish` with RADAR_STORE (the command-line path: read and check in a
 worker, then Store.publish). Sessions go on until each has done --cycles cycles, the publish has finished, and
 each has done one more page after it (so each sees the new snapshot at its next interaction, as it must).
+Views in flight while the publish runs are counted and timed apart: the publish shares the two cores.
 
-A page time runs from the click (or Enter, or the first goto) until the page is done: the script has finished
-(`data-test-script-state="notRunning"`) and the page's h1 is the new page's (a page switch), or the URL holds the
-chosen country (a filter change). Errors: a Streamlit exception box (`stException`) on any page, a page not done
-within 60 s, a traceback in the server's log, the publish failing, a session not seeing the new snapshot.
-The server's and Chromium's CPU seconds are recorded: the sessions' browser runs on the same two cores as the
-server, so it takes its share of them (a real user's browser runs elsewhere).
+Errors: a Streamlit exception element on any page, a page not done within 60 s, a run that ends in a compile
+error, a traceback in the server's log, the publish failing, a session not seeing the new snapshot, no view at
+all while the publish ran. The server's CPU seconds and the clients' (this process) are recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -43,33 +48,23 @@ sys.path.insert(0, str(BENCH))
 import browser as browser_bench  # noqa: E402
 import generate  # noqa: E402
 import history  # noqa: E402
+import wsclient  # noqa: E402
 
-PAGE_TIMEOUT_MS = 60_000
+PAGE_TIMEOUT = 60.0
 SESSIONS = 20
 CYCLES = 2
 STAGGER = 0.25
 COUNTRIES = ("DE", "GB", "FR", "IT", "ES", "NL", "AT", "BE", "SE", "PL", "DK", "CH")
-# Sidebar link (href ends with) -> the page's name; Exposure is the default page, at "/".
+# The pages a session cycles through: (name, URL path); "" is the default page, Exposure.
 CYCLE = (
-    ("opt_outs", "/opt_outs"),
-    ("readiness", "/readiness"),
-    ("projection", "/projection"),
-    ("trends", "/trends"),
-    ("data", "/data"),
-    ("exposure", "/"),
+    ("opt_outs", "opt_outs"),
+    ("readiness", "readiness"),
+    ("projection", "projection"),
+    ("trends", "trends"),
+    ("data", "data"),
+    ("exposure", ""),
 )
-SWITCH_JS = """(a) => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    if (a.path !== '/' && !location.pathname.endsWith(a.path)) return false;
-    const h1 = document.querySelector('[data-testid="stMain"] h1');
-    return h1 !== null && h1.textContent !== a.previous;
-}"""
-COUNTRY_JS = """(code) => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    return new URLSearchParams(location.search).getAll('country').join(',') === code;
-}"""
+COUNTRY_LABEL = "Country"
 MB = 1024 * 1024
 
 
@@ -92,6 +87,8 @@ class Run:
         self.publish_done = asyncio.Event()
         self.publish: dict = {}
         self.seen_new: dict[int, bool] = {}
+        self.cycle: dict[int, int] = dict.fromkeys(range(sessions), 0)
+        self.after: dict[int, int] = dict.fromkeys(range(sessions), 0)
 
     def over(self) -> bool:
         """Past --max-minutes: sessions stop at their next page (the report says the run was cut short)."""
@@ -107,106 +104,72 @@ class Run:
         return time.perf_counter() - self.started
 
 
-async def _errors(page) -> int:
-    return await page.locator('[data-testid="stException"]').count()
-
-
-async def _view(run: Run, session: int, kind: str, name: str, page, act, wait_js: str, arg) -> bool:
-    """Do `act` (a click, a key, a goto) and wait until `wait_js(arg)` holds; record the view. False on a timeout."""
-    entry = {"session": session, "kind": kind, "page": name, "start": run.now()}
-    began = time.perf_counter()
+async def _view(run: Run, session: int, kind: str, name: str, request) -> wsclient.View | None:
+    """Send one request (`request()`, a coroutine) and wait for its page to be done; record it. None on a failure."""
+    entry = {"session": session, "kind": kind, "page": name, "start": run.now(), "errors": 0}
     try:
-        await act()
-        await page.wait_for_function(wait_js, arg=arg, polling=50, timeout=PAGE_TIMEOUT_MS)
-        entry["seconds"] = time.perf_counter() - began
-        entry["errors"] = await _errors(page)
-        ok = True
-    except Exception as exc:  # a Playwright timeout above all: an error of the run, the session goes on
-        entry["seconds"] = None
-        entry["failed"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        entry["errors"] = 0
-        ok = False
+        view = await asyncio.wait_for(request(), PAGE_TIMEOUT)
+    except Exception as exc:  # a timeout above all: an error of the run; the session reconnects and goes on
+        entry.update(seconds=None, failed=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        view = None
+    else:
+        entry.update(seconds=view.seconds, errors=len(view.exceptions), bytes=view.bytes)
+        if view.exceptions:
+            entry["exceptions"] = view.exceptions[:3]
+        if not view.ok:
+            entry.update(seconds=None, failed=f"the script finished with status {view.status}")
+            view = None
     entry["end"] = run.now()
     run.views.append(entry)
-    return ok
+    return view
 
 
-async def _text(page, selector: str) -> str:
-    """The text of the first element matching `selector` now ("" when there is none): no waiting."""
-    script = "(s) => { const e = document.querySelector(s); return e ? e.textContent : ''; }"
-    return await page.evaluate(script, selector)
-
-
-async def session(run: Run, number: int, browser, url: str) -> None:
+async def session(run: Run, number: int, url: str) -> None:
     await asyncio.sleep(number * STAGGER)
-    context = await browser.new_context(viewport=browser_bench.VIEWPORT)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = await context.new_page()
     try:
-        await _cycle(run, number, page, url)
+        while not await _session(run, number, url):
+            pass  # the socket failed (a timeout): open a new one, as a user reloads
     except Exception as exc:  # anything unforeseen ends this session, recorded as an error, not the run
         run.views.append(
             {"session": number, "kind": "session", "page": "-", "start": run.now(), "end": run.now(),
              "seconds": None, "errors": 0, "failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
         )  # fmt: skip
         run.mark_open(number)  # so the publish does not wait for it
-    finally:
-        await context.close()
 
 
-async def _cycle(run: Run, number: int, page, url: str) -> None:
-    await _open(run, number, page, url)
-    run.mark_open(number)
-    cycle = 0
-    after_publish = 0
-    while (cycle < run.cycles or not run.publish_done.is_set() or after_publish < 1) and not run.over():
-        for name, path in CYCLE:
-            done_before = run.publish_done.is_set()
-            previous = await _text(page, '[data-testid="stMain"] h1')
-            link = page.locator(f'[data-testid="stSidebarNavLink"][href$="{path}"]').first
-            ok = await _view(
-                run, number, "switch", name, page, link.click, SWITCH_JS, {"path": path, "previous": previous}
-            )
-            if ok and done_before:
-                after_publish += 1
-                if run.publish.get("snapshot"):
-                    sidebar = await _text(page, '[data-testid="stSidebar"]')
-                    run.seen_new[number] = run.publish["snapshot"] in sidebar
-            if not ok:
-                await _open(run, number, page, url)  # start over, as a user would reload
-            if name == "exposure":
-                code = COUNTRIES[(number + cycle) % len(COUNTRIES)]
-                await _filter(run, number, page, code)
-        cycle += 1
-
-
-async def _open(run: Run, number: int, page, url: str) -> None:
-    async def goto():
-        await page.goto(url + "/", wait_until="commit")
-
-    await _view(run, number, "open", "exposure", page, goto, browser_bench.DONE_JS, None)
-
-
-async def _filter(run: Run, number: int, page, code: str) -> None:
-    combobox = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.get_by_role("combobox")
-    try:
-        await combobox.click()
-        if await page.locator('[data-testid="stSidebar"] [data-tag]').count():
-            await combobox.press("Backspace")  # the previous country goes (a run of its own, not timed)
-            await page.wait_for_function(COUNTRY_JS, arg="", polling=50, timeout=PAGE_TIMEOUT_MS)
-        await combobox.press_sequentially(code)
-    except Exception as exc:
-        run.views.append(
-            {"session": number, "kind": "filter", "page": "exposure", "start": run.now(), "end": run.now(),
-             "seconds": None, "errors": 0, "failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-        )  # fmt: skip
-        return
-
-    async def enter():
-        await page.keyboard.press("Enter")
-
-    await _view(run, number, "filter", "exposure", page, enter, COUNTRY_JS, code)
-    await page.keyboard.press("Escape")
+async def _session(run: Run, number: int, url: str) -> bool:
+    """One websocket's life: open, then cycle. True when the session is done, False to reconnect."""
+    async with wsclient.Session(url) as client:
+        if await _view(run, number, "open", "exposure", client.open) is None:
+            run.mark_open(number)
+            return run.over()
+        run.mark_open(number)
+        while (
+            run.cycle[number] < run.cycles or not run.publish_done.is_set() or not run.after[number]
+        ) and not run.over():
+            for name, path in CYCLE:
+                done_before = run.publish_done.is_set()
+                view = await _view(run, number, "switch", name, lambda p=path: client.switch(p))
+                if view is None:
+                    return False
+                if done_before:
+                    run.after[number] += 1
+                    if run.publish.get("snapshot"):
+                        run.seen_new[number] = any(run.publish["snapshot"] in text for text in view.texts)
+                if name == "exposure":
+                    code = COUNTRIES[(number + run.cycle[number]) % len(COUNTRIES)]
+                    shown = [o for o in client.options.get(COUNTRY_LABEL, []) if o.split(" ")[0] == code] or [code]
+                    view = await _view(
+                        run, number, "filter", "exposure", lambda v=shown: client.choose(COUNTRY_LABEL, v)
+                    )
+                    if view is None:
+                        return False
+                    if parse_qs(client.query).get("country") != [code]:  # the page did not take the filter
+                        run.views[-1].update(
+                            seconds=None, failed=f"the URL says {client.query!r} after choosing {code}"
+                        )
+            run.cycle[number] += 1
+    return True
 
 
 async def publisher(run: Run, files: list[Path], store: Path, work: Path) -> None:
@@ -234,35 +197,11 @@ async def publisher(run: Run, files: list[Path], store: Path, work: Path) -> Non
 async def drive(
     url: str, sessions: int, cycles: int, files: list[Path], store: Path, work: Path, max_seconds: float
 ) -> Run:
-    from playwright.async_api import async_playwright
-
     run = Run(sessions, cycles, max_seconds)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(browser_bench.CHROMIUM), args=browser_bench.CHROMIUM_ARGS
-        )
-        try:
-            run.started = time.perf_counter()
-            tasks = [session(run, i, browser, url) for i in range(sessions)]
-            await asyncio.gather(publisher(run, files, store, work), *tasks)
-        finally:
-            await browser.close()
+    run.started = time.perf_counter()
+    tasks = [session(run, i, url) for i in range(sessions)]
+    await asyncio.gather(publisher(run, files, store, work), *tasks)
     return run
-
-
-def _chromium_cpu() -> float:
-    """CPU seconds of every Chromium process of this run (children of this process)."""
-    import psutil
-
-    total = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "chrom" in child.name().lower():
-                times = child.cpu_times()
-                total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: int, max_seconds: float) -> dict:
@@ -274,29 +213,16 @@ def measure(store: Path, files: list[Path], work: Path, sessions: int, cycles: i
         monitor.start()
         server = psutil.Process(process.pid)
         cpu_before = history.cpu_seconds(server)
-        chromium: list[float] = []
-
-        async def main() -> Run:
-            async def sample():
-                while True:  # Chromium's processes come and go: keep the last total seen
-                    chromium.append(_chromium_cpu())
-                    await asyncio.sleep(1)
-
-            sampler = asyncio.create_task(sample())
-            try:
-                return await drive(url, sessions, cycles, files, store, work, max_seconds)
-            finally:
-                sampler.cancel()
-
+        clients_before = history.cpu_self()
         began = time.perf_counter()
         try:
-            run = asyncio.run(main())
+            run = asyncio.run(drive(url, sessions, cycles, files, store, work, max_seconds))
             out["seconds"] = time.perf_counter() - began
             out["server_cpu"] = history.cpu_seconds(server) - cpu_before
+            out["clients_cpu"] = history.cpu_self() - clients_before
             out["vm_hwm"] = history.vm_hwm(process.pid)
         finally:
             monitor.stop()
-        out["chromium_cpu"] = max(chromium) if chromium else None
         out["peak_rss"] = monitor.peak
         out["health_seconds"] = health
     text = (work / "streamlit-load.log").read_text(encoding="utf-8", errors="replace")
@@ -351,7 +277,12 @@ def errors_of(result: dict, summary: dict) -> list[str]:
     errors = []
     if summary["timeouts"]:
         failed = [v for v in result["views"] if v["seconds"] is None]
-        errors.append(f"{summary['timeouts']} page(s) not done within 60 s, first: {failed[0].get('failed')}")
+        wrong_url = [v for v in failed if v.get("failed", "").startswith("the URL says")]
+        if wrong_url:
+            errors.append(f"{len(wrong_url)} filter change(s) not taken, first: {wrong_url[0]['failed']}")
+        if len(failed) > len(wrong_url):
+            first = next(v for v in failed if v not in wrong_url)
+            errors.append(f"{len(failed) - len(wrong_url)} page(s) not done within 60 s, first: {first.get('failed')}")
     if summary["exceptions"]:
         errors.append(f"{summary['exceptions']} Streamlit exception box(es)")
     if result["log_tracebacks"]:
@@ -371,7 +302,7 @@ def figures(size: str, summary: dict, result: dict) -> list[tuple[str, str]]:
     fmt = history.fmt
     publish = result["publish"]
     rows = [
-        ("sessions (browser contexts) × cycles", f"{summary['sessions']} × {result['cycles']}"),
+        ("sessions (websocket clients) × cycles", f"{summary['sessions']} × {result['cycles']}"),
         ("page views", f"{summary['views']:,}"),
         ("page time p50 / p95, all views (s)", f"{fmt(summary['p50'])} / {fmt(summary['p95'])}"),
         ("page time max (s)", fmt(summary["max"])),
@@ -390,8 +321,8 @@ def figures(size: str, summary: dict, result: dict) -> list[tuple[str, str]]:
         ("sessions that show the new snapshot", f"{summary['seen_new']} / {summary['sessions']}"),
         ("server peak RSS (MB)", fmt(result["peak_rss"] / MB, 0)),
         (
-            "server CPU / Chromium CPU over the run (s)",
-            f"{fmt(result['server_cpu'], 0)} / {fmt(result['chromium_cpu'], 0)}",
+            "server CPU / clients' CPU (this process) over the run (s)",
+            f"{fmt(result['server_cpu'], 0)} / {fmt(result['clients_cpu'], 0)}",
         ),  # fmt: skip
         ("run wall time (s)", fmt(result["seconds"], 0)),
         ("load average (1 min) before / after", f"{result['load_before'][0]:.1f} / {result['load_after'][0]:.1f}"),

@@ -1,7 +1,8 @@
 """bench/history.py and bench/load.py at their smallest: they must run end to end and report every figure.
 
 `history.py --smoke` publishes three weeks of 10,000 subscriptions, then measures a restart, Trends and the diff
-in fresh `streamlit run` servers with Chromium; `load.py --smoke` runs two browser sessions while a publish runs.
+in fresh `streamlit run` servers with Chromium; `load.py --smoke` runs two Streamlit sessions (websocket clients,
+bench/wsclient.py) while a publish runs.
 Both write RESULTS-history.md into tmp_path (never over bench/RESULTS-history.md). Timings never fail these
 tests; a missing or blank figure, an error of the run (an exception box, a traceback in the server log, a page
 not done, a failed publish) does.
@@ -56,9 +57,9 @@ LOAD_FIGURES = [
 ]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def chromium() -> None:
-    """Both scripts drive Chromium: missing, it fails under CI and skips only outside it."""
+    """history.py drives Chromium: missing, it fails under CI and skips only outside it."""
     from tests.test_browser import require_chromium
 
     require_chromium()
@@ -93,7 +94,7 @@ def check_figures(rows: dict[str, str], expected: list[str]) -> None:
         assert NUMBER.search(value) and "—" not in value, f"{figure!r} has no figure: {value!r}"
 
 
-def test_history_smoke_reports_every_figure(tmp_path):
+def test_history_smoke_reports_every_figure(tmp_path, chromium):
     results = ROOT / "bench" / "RESULTS-history.md"
     before = results.read_bytes() if results.exists() else None
     done = run("history.py", tmp_path)
@@ -123,4 +124,7 @@ def test_load_smoke_reports_every_figure(tmp_path):
     assert done.returncode == (0 if timeouts == "0" else 1), f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-4000:]}"
     assert rows["sessions that show the new snapshot"] == "2 / 2"
     assert int(rows["page views"]) >= 2 * 8  # a first open, six page switches and a filter change per session
+    # The publish runs while the sessions cycle: some views are served during it (the figure the run is about).
+    assert int(rows["views overlapping the publish: n, p50 / p95 (s)"].split(",")[0]) > 0
+    assert "the URL says" not in done.stdout  # every filter change took: the country is in the session's URL
     shutil.rmtree(tmp_path / "data", ignore_errors=True)

@@ -10,6 +10,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = [ROOT / "data" / "sample" / n for n in ("subscriptions.csv", "partners.csv", "customers.csv")]
 
 
+def pytest_sessionstart(session) -> None:
+    """Clear test-output/browser/ of the previous run's failure screenshots and server logs, once per run: in the
+    controlling process only, because under pytest-xdist a worker that cleared it would delete the log of a server
+    another worker's test is about to read (a replica test failed on that)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from tests.test_browser import OUTPUT
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for old in [*OUTPUT.glob("failed-*.png"), *OUTPUT.glob("streamlit-*.log")]:
+        old.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def sample_summary():
     """summary() of the sample for no filter and for DE, as `python -m analytics summary --json` prints it."""

@@ -96,15 +96,6 @@ def streamlit_server(store: Path, name: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", autouse=True)
-def output_folder() -> Path:
-    """test-output/browser/, cleared of the previous run's failure screenshots and server logs."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for old in [*OUTPUT.glob("failed-*.png"), *OUTPUT.glob("streamlit-*.log")]:
-        old.unlink()
-    return OUTPUT
-
-
 def require_chromium(path: Path = CHROMIUM) -> None:
     """Fail when the browser is missing under CI (any CI value but empty, 0 or false: .ci/run sets CI=true);
     skip, with the reason, only on a developer's machine without it."""

@@ -30,14 +30,13 @@ from analytics import metrics, notices
 from analytics.dataset import load_files
 from analytics.metrics import Filters
 from analytics.touchpoints import TouchpointLog
-from tests.test_browser import (  # noqa: F401  (browser, page and output_folder are fixtures)
+from tests.test_browser import (  # noqa: F401  (browser and page are fixtures)
     SAMPLE,
     TIMEOUT_MS,
     browser,
     expect_no_errors,
     grid_rows,
     open_page,
-    output_folder,
     page,
     screenshot,
     streamlit_server,

@@ -99,7 +99,7 @@ PAGES: dict[str, tuple[Use, ...]] = {
         Use("headline", deltas=True),
         Use("readiness_funnel"),
         Use("step_completion"),
-        Use("call_list", {"limit": SCREEN_ROWS}, f"call_list {_FIRST_ROWS}"),
+        Use("call_list", {"limit": SCREEN_ROWS, "exclude": ()}, f"call_list {_FIRST_ROWS}"),
         Use("exposed_partners", {"limit": 40, "opted_out": False}, "exposed_partners (first 40 not opted out)"),
     ),
     "projection": (

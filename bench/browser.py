@@ -1,4 +1,4 @@
-"""Time the dashboard in Chromium: `streamlit run app.py` on a published snapshot, driven by Playwright.
+"""Time the dashboard in Chromium: `streamlit run serve.py` on a published snapshot, driven by Playwright.
 
 Measured, each in a fresh browser context (a new Streamlit session):
 - the first request after the server started (Exposure, which also loads the snapshot into the process);
@@ -108,8 +108,9 @@ class RssMonitor(threading.Thread):
 
 
 @contextlib.contextmanager
-def streamlit_server(store: Path, log_path: Path):
-    """`streamlit run app.py` on a free port with RADAR_STORE=store; yields (base URL, process, start seconds)."""
+def streamlit_server(store: Path, log_path: Path, script: str = "serve.py"):
+    """`streamlit run serve.py` (as `make run` serves the dashboard: warmed before its first request) on a free
+    port with RADAR_STORE=store; yields (base URL, process, seconds until /_stcore/health answers)."""
     env = {**os.environ, "RADAR_STORE": str(store)}
     env.pop("RADAR_PUBLISH_KEY", None)
     port = free_port()
@@ -118,7 +119,7 @@ def streamlit_server(store: Path, log_path: Path):
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.port",
         str(port),
         "--server.headless",

@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics
 from analytics.export import to_csv
 from analytics.schema import TABLES, stored_columns
 from ui import datasets, filters, frame, report, uploading
@@ -15,7 +14,7 @@ from ui.widgets import template_xlsx
 frame.ensure()
 
 dataset = datasets.current()
-counts = metrics.row_counts(dataset.cursor())
+counts = datasets.row_counts()
 st.title(t("data.title"))
 st.caption(
     t(

@@ -52,3 +52,20 @@ def test_every_figure_is_a_query_function_of_analytics_metrics_under_its_own_nam
 def test_a_page_cannot_list_a_figure_the_registry_does_not_name():
     with pytest.raises(ValueError):
         Use("no_such_figure")
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "sidebar"])
+def test_after_the_servers_warm_up_a_page_opened_without_filters_runs_no_query(asked, page):
+    """serve.py warms a starting server (ui/warmup.py) by computing the registry's figures into the caches the pages
+    read; a page's first request then finds every one of them there, so its keys must be exactly the page's."""
+    from ui import warmup
+
+    done = warmup.run()
+    assert not done.get("failed") and done["figures"] > len(PAGES[page])
+    assert {"countries", "segments", "row_counts"} <= set(asked)  # the sidebar's lists call metrics directly
+    asked.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [name for name in asked if name != "rejects"] == []  # the Data page reads rejects in the user's language

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import history, metrics
+from analytics import figures, history, metrics
 from analytics.dataset import Dataset, load_files
 from analytics.metrics import Filters
 from analytics.programme import load_programme
@@ -60,6 +60,14 @@ def published() -> Dataset:
         return sample_dataset()
 
 
+def published_for_warmup() -> Dataset:
+    """The dataset `published()` gives a session, opened outside any session (ui/warmup.py): no spinner, and a
+    failure is the caller's to log."""
+    current_store = store()
+    snapshot_id = current_store.current_id()
+    return sample_dataset() if snapshot_id is None else snapshot_dataset(str(current_store.path), snapshot_id)
+
+
 def current() -> Dataset:
     """The dataset this session shows: its private upload if it chose one, else the published one."""
     private = st.session_state.get(PRIVATE)
@@ -99,17 +107,37 @@ def query(function: Callable[..., pd.DataFrame], filters: Filters | None = None,
     qualified name, the dataset version and the filters."""
     dataset = current()
     filters = filters if filters is not None else shared_filters.selected()
-    name = f"{function.__module__}.{function.__qualname__}"
     return _query(
         dataset,
         function,
-        name,
+        _name(function),
         dataset.version,
         filters.countries,
         filters.segments,
         filters.partner,
         tuple(extra.items()),
     )
+
+
+def _name(function: Callable) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def warm(dataset: Dataset) -> int:
+    """Compute every page's figures without a filter (analytics.figures.PAGES, with the arguments each page starts
+    with) into the caches the pages read, as their first request would; returns how many."""
+    _countries(dataset, dataset.version)
+    _segments(dataset, dataset.version)
+    _row_counts(dataset, dataset.version)
+    done = set()
+    for uses in figures.PAGES.values():
+        for use in uses:
+            figure = figures.FIGURES[use.figure]
+            key = (use.figure, tuple(use.arguments.items()))
+            if figure.filtered and key not in done:
+                _query(dataset, figure.function, _name(figure.function), dataset.version, (), (), "", key[1])
+                done.add(key)
+    return len(done) + 3
 
 
 def whole(

@@ -22,6 +22,9 @@ fresh browser context; Chromium is started before the server, so its start is no
 - Trends: a new server; /exposure opened first (the frame and the current snapshot, as after a restart), then
   /trends in a new context: until its two Plotly charts are drawn, until the four "What changed" metrics are
   drawn, and until done; a third server opens /trends as its very first request (restart straight into Trends);
+- the server alone: a fourth server, its restart session driven by a websocket client (bench/wsclient.py) instead
+  of Chromium: from starting the server until Exposure's script has finished and been streamed, then every other
+  page (Trends among them) by a sidebar switch; the server's time without a browser's loading and drawing;
 - the diff alone (`history.py _diff`, a child process): analytics.trends.changes of the two newest snapshots
   computed now, and as Trends reads it (the change rows the newest publish kept, Store.change_rows, filtered),
   cold (first call after Store.load) and warm, unfiltered and for DE; the summaries of all snapshots
@@ -33,6 +36,7 @@ fresh browser context; Chromium is started before the server, so its start is no
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -388,7 +392,30 @@ def run_browser(store: Path, work: Path) -> dict:
             out["trends_first"] = _served(store, work, "trends-first", browser, trends_first)
         finally:
             browser.close()
+    log("  server 4: restart, one websocket client, every page …")
+    out["server_only"] = _served(store, work, "server-only", None, lambda *a: asyncio.run(_server_only(*a)))
     return out
+
+
+async def _server_only(url: str, started: float, server) -> dict:
+    """The restart session again with a websocket client (bench/wsclient.py) for the browser: the server's time to
+    run each page and stream it, without the time this machine's Chromium takes to load and draw it."""
+    import wsclient
+
+    async with wsclient.Session(url) as session:
+        view = await session.open()
+        first = {"done": time.perf_counter() - started, "server_cpu": cpu_seconds(server), "errors": _failed(view)}
+        pages = {}
+        for name, path in OTHER_PAGES.items():
+            cpu = cpu_seconds(server)
+            view = await session.switch(path.lstrip("/"))
+            pages[name] = {"done": view.seconds, "server_cpu": cpu_seconds(server) - cpu, "errors": _failed(view)}
+    return {"first_page": first, "pages": pages}
+
+
+def _failed(view) -> int:
+    """A websocket view's errors: its exceptions, and 1 more when the script did not finish successfully."""
+    return len(view.exceptions) + (0 if view.ok else 1)
 
 
 # ---------------------------------------------------------------- running a size
@@ -507,8 +534,10 @@ def figures(size: dict) -> list[tuple[str, str]]:
     facts_cpu = [w["facts_cpu"] for w in real if "facts_cpu" in w]
     weekly = [w["bytes"] for w in real]
     restart, trends, first = browser.get("restart", {}), browser.get("trends", {}), browser.get("trends_first", {})
-    peaks = [r.get("peak_rss") for r in (restart, trends, first) if r.get("peak_rss")]
-    hwms = [r.get("vm_hwm") for r in (restart, trends, first) if r.get("vm_hwm")]
+    alone = browser.get("server_only", {})
+    servers = (restart, trends, first, alone)
+    peaks = [r.get("peak_rss") for r in servers if r.get("peak_rss")]
+    hwms = [r.get("vm_hwm") for r in servers if r.get("vm_hwm")]
     d = size["data"]
     rows = [
         ("data: subscriptions / partners / customers", f"{d['rows']:,} / {d['partners']:,} / {d['customers']:,}"),
@@ -536,6 +565,10 @@ def figures(size: dict) -> list[tuple[str, str]]:
         ("Trends first render: done (s)", fmt(_get(trends, "trends", "done"))),
         ("Trends first render: server CPU until done (s)", fmt(_get(trends, "trends", "server_cpu"))),
         ("restart straight into /trends: charts drawn (s)", fmt(_get(first, "trends", "charts"))),
+        ("server alone: server start until /exposure done (s)", fmt(_get(alone, "first_page", "done"))),
+        ("server alone: server CPU until /exposure done (s)", fmt(_get(alone, "first_page", "server_cpu"))),
+        ("server alone: Trends first render, done (s)", fmt(_get(alone, "pages", "trends", "done"))),
+        ("server alone: Trends first render, server CPU (s)", fmt(_get(alone, "pages", "trends", "server_cpu"))),
         (
             "diff alone, cold / warm, no filter (s)",
             f"{fmt(diff['diff_all']['cold'])} / {fmt(diff['diff_all']['warm'])}",
@@ -557,8 +590,8 @@ def figures(size: dict) -> list[tuple[str, str]]:
         ),
         ("diff process peak RSS (MB)", fmt(diff["peak_rss"] / MB, 0)),
         ("server peak RSS, restart session, all pages (MB)", fmt(_div(restart.get("peak_rss"), MB), 0)),
-        ("server peak RSS, max of the 3 servers (MB)", fmt(_div(max(peaks) if peaks else None, MB), 0)),
-        ("server VmHWM, max of the 3 servers (MB)", fmt(_div(max(hwms) if hwms else None, MB), 0)),
+        ("server peak RSS, max of the 4 servers (MB)", fmt(_div(max(peaks) if peaks else None, MB), 0)),
+        ("server VmHWM, max of the 4 servers (MB)", fmt(_div(max(hwms) if hwms else None, MB), 0)),
     ]
     for name in OTHER_PAGES:
         rows.append((f"restart session: {name} first render (s)", fmt(_get(restart, "pages", name, "done"))))
@@ -599,6 +632,8 @@ def targets(sizes: list[dict]) -> list[tuple[str, str, str]]:
     browser = size.get("browser") or {}
     first = _get(browser, "restart", "first_page", "done")
     trends = _get(browser, "trends", "trends", "charts")
+    first_alone = _get(browser, "server_only", "first_page", "done")
+    trends_alone = _get(browser, "server_only", "pages", "trends", "done")
     peaks = [r.get("peak_rss") for r in browser.values() if isinstance(r, dict) and r.get("peak_rss")]
     peak = max(peaks) if peaks else None
     label = size["label"]
@@ -610,8 +645,16 @@ def targets(sizes: list[dict]) -> list[tuple[str, str, str]]:
         return verdict if label == "10m" else f"{verdict} (at {label}; the target is for 10m)"
 
     return [
-        (f"first page after a restart ≤ {FIRST_PAGE_TARGET:g} s", f"{fmt(first)} s ({label})", met(first, 2.0)),
-        (f"Trends ≤ {TRENDS_TARGET:g} s with 12 snapshots", f"{fmt(trends)} s ({label})", met(trends, 2.0)),
+        (
+            f"first page after a restart ≤ {FIRST_PAGE_TARGET:g} s",
+            f"{fmt(first)} s in Chromium; {fmt(first_alone)} s server alone ({label})",
+            met(first, FIRST_PAGE_TARGET),
+        ),
+        (
+            f"Trends ≤ {TRENDS_TARGET:g} s with 12 snapshots",
+            f"{fmt(trends)} s in Chromium; {fmt(trends_alone)} s server alone ({label})",
+            met(trends, TRENDS_TARGET),
+        ),
         ("serving peak RSS ≤ 2 GB", f"{fmt(_div(peak, MB), 0)} MB ({label})", met(peak, RSS_TARGET)),
     ]
 

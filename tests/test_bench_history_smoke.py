@@ -35,14 +35,16 @@ HISTORY_FIGURES = [
     "Trends first render: diff metrics drawn (s)",
     "Trends first render: done (s)",
     "restart straight into /trends: charts drawn (s)",
+    "server alone: server start until /exposure done (s)",
+    "server alone: Trends first render, done (s)",
     "diff alone, cold / warm, no filter (s)",
     "diff alone, cold / warm, DE (s)",
     "diff as Trends reads it (kept at publish), first / median, no filter (s)",
     "diff as Trends reads it (kept at publish), first / median, DE (s)",
     "diff: changes found (ready / opt-out / appeared / vanished)",
     "server peak RSS, restart session, all pages (MB)",
-    "server peak RSS, max of the 3 servers (MB)",
-    "server VmHWM, max of the 3 servers (MB)",
+    "server peak RSS, max of the 4 servers (MB)",
+    "server VmHWM, max of the 4 servers (MB)",
 ]
 LOAD_FIGURES = [
     "page views",

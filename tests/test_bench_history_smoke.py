@@ -37,14 +37,16 @@ HISTORY_FIGURES = [
     "restart straight into /trends: charts drawn (s)",
     "server alone: server start until /exposure done (s)",
     "server alone: Trends first render, done (s)",
+    "Trends by a sidebar click in an open tab: charts drawn (s)",
+    "restart: from /_stcore/health until /exposure done (s)",
     "diff alone, cold / warm, no filter (s)",
     "diff alone, cold / warm, DE (s)",
     "diff as Trends reads it (kept at publish), first / median, no filter (s)",
     "diff as Trends reads it (kept at publish), first / median, DE (s)",
     "diff: changes found (ready / opt-out / appeared / vanished)",
     "server peak RSS, restart session, all pages (MB)",
-    "server peak RSS, max of the 4 servers (MB)",
-    "server VmHWM, max of the 4 servers (MB)",
+    "server peak RSS, max of the 5 servers (MB)",
+    "server VmHWM, max of the 5 servers (MB)",
 ]
 LOAD_FIGURES = [
     "page views",

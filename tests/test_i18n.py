@@ -110,19 +110,3 @@ def test_a_german_table_writes_percentages_and_numbers_as_the_cards_do():
     ).replace("%", " %")
     seats = int(data["after_seats"].iloc[0])
     assert seats >= 1000 and shown["after_seats"].iloc[0] == f"{seats:,}".replace(",", ".")
-
-
-def test_a_number_that_does_not_apply_is_a_dash_not_none():
-    """Trends' table of changes has seats for a subscription that appeared and none for a partner that became
-    ready: the grid wrote "None" there; the table writes a dash, and the numbers beside it as before."""
-    import pyarrow as pa
-
-    from ui.widgets import NOT_APPLICABLE
-
-    at = run("trends")
-    table = next(d for d in at.dataframe if {"change", "seats"} <= set(d.value.columns))
-    shown = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
-    missing = table.value["seats"].isna()
-    assert missing.any() and (~missing).any()
-    assert set(shown.loc[missing.to_numpy(), "seats"]) == {NOT_APPLICABLE}
-    assert all(re.fullmatch(r"[\d,]+", value) for value in shown.loc[~missing.to_numpy(), "seats"])

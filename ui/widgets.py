@@ -192,9 +192,6 @@ def _is_rate(name: str) -> bool:
     return name.endswith("rate")
 
 
-NOT_APPLICABLE = "—"
-
-
 def cell_formats(frame: pd.DataFrame) -> dict[str, Callable]:
     """How each number column of a table is written: percentages (`*rate`) and numbers in the interface language,
     as the KPI cards write them (the grid's own number formats follow the browser's locale instead)."""
@@ -266,8 +263,7 @@ def table(
     # Numbers and percentages as the KPI cards write them, in the interface language. pandas' Styler writes
     # them, at about 1 ms a row: a longer list keeps the grid's own number format (the browser's locale).
     formats = cell_formats(shown) if len(shown) <= STYLED_ROWS else {}
-    # A number that does not apply (a partner's change has no seats) is a dash, not the grid's "None".
-    drawn = Styler(shown).format(formats, na_rep=NOT_APPLICABLE) if formats else shown
+    drawn = Styler(shown).format(formats) if formats else shown
     config = column_config(shown, overrides, styled=bool(formats))
     st.dataframe(drawn, hide_index=True, column_config=config, height=height)
     total = len(frame) if total_rows is None else int(total_rows)

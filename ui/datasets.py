@@ -105,39 +105,31 @@ def _query(
 def query(function: Callable[..., pd.DataFrame], filters: Filters | None = None, **extra) -> pd.DataFrame:
     """A figure (a query function of analytics.metrics) for the current dataset, cached by the function's
     qualified name, the dataset version and the filters."""
-    dataset = current()
-    filters = filters if filters is not None else shared_filters.selected()
+    return _figure(current(), function, filters if filters is not None else shared_filters.selected(), extra)
+
+
+def _figure(dataset: Dataset, function: Callable[..., pd.DataFrame], filters: Filters, extra: dict) -> pd.DataFrame:
+    """The one way into the figure cache, for the pages (query) and the warm-up (warm), so both make one key: the
+    extra arguments sorted by name, whatever order a call site writes them in."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    arguments = tuple(sorted(extra.items()))
     return _query(
-        dataset,
-        function,
-        _name(function),
-        dataset.version,
-        filters.countries,
-        filters.segments,
-        filters.partner,
-        tuple(extra.items()),
+        dataset, function, name, dataset.version, filters.countries, filters.segments, filters.partner, arguments
     )
-
-
-def _name(function: Callable) -> str:
-    return f"{function.__module__}.{function.__qualname__}"
 
 
 def warm(dataset: Dataset) -> int:
     """Compute every page's figures without a filter (analytics.figures.PAGES, with the arguments each page starts
-    with) into the caches the pages read, as their first request would; returns how many."""
-    _countries(dataset, dataset.version)
-    _segments(dataset, dataset.version)
-    _row_counts(dataset, dataset.version)
-    done = set()
-    for uses in figures.PAGES.values():
-        for use in uses:
-            figure = figures.FIGURES[use.figure]
-            key = (use.figure, tuple(use.arguments.items()))
-            if figure.filtered and key not in done:
-                _query(dataset, figure.function, _name(figure.function), dataset.version, (), (), "", key[1])
-                done.add(key)
-    return len(done) + 3
+    with) and the sidebar's lists into the caches the pages read, as their first request would; returns how many."""
+    lists = (_countries, _segments, _row_counts)
+    for cached in lists:
+        cached(dataset, dataset.version)
+    uses = {(use.figure, tuple(sorted(use.arguments.items()))) for page in figures.PAGES.values() for use in page}
+    for name, arguments in uses:
+        figure = figures.FIGURES[name]
+        if figure.filtered:
+            _figure(dataset, figure.function, Filters(), dict(arguments))
+    return len(lists) + sum(figures.FIGURES[name].filtered for name, _ in uses)
 
 
 def whole(
